@@ -50,3 +50,9 @@ def test_matched_terms_name_the_shared_words_rarest_first_and_show_tags_by_name(
     docs = [tokenize("畜牧兽医 玉米"), tokenize("玉米"), tokenize("玉米")]
     index = SpecialtyIndex(docs)
     assert index.matched_terms(query, docs[0]) == ["畜牧兽医", "玉米"]
+
+
+def test_a_demand_partly_beyond_every_experts_specialty_scores_lower_than_a_fully_covered_one():
+    index = SpecialtyIndex([tokenize("马铃薯"), tokenize("光伏")])
+    covered, partial = index.similarity([tokenize("马铃薯"), tokenize("马铃薯 奶酪")]).toarray()[:, 0]
+    assert covered > partial > 0

@@ -26,7 +26,7 @@ standard deviation of the kept totals), earlier submission time, smaller applica
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Iterable, Sequence
 
@@ -162,4 +162,4 @@ def rank_applications(rubric: Rubric, entries: Iterable[RankingEntry], required_
     """Score and order applications; ranks are 1..n with no shared places (see module doc for the order)."""
     policy = policy or BonusPolicy()
     scored = sorted((_score(rubric, e, required_sheets, priority, policy) for e in entries), key=_order_key)
-    return [RankedApplication(**{**r.__dict__, "rank": i}) for i, r in enumerate(scored, start=1)]
+    return [replace(r, rank=i) for i, r in enumerate(scored, start=1)]

@@ -1,0 +1,88 @@
+"""Settings from the environment (12-factor), with defaults that run locally.
+
+Every service process builds its Nameko config with ``nameko_config(service)``; dependency providers then
+read their settings from ``container.config`` in ``setup()`` (so tests can pass a config dict instead).
+
+Environment (all optional):
+    AMQP_URI                 amqp://guest:guest@127.0.0.1:5672/
+    <SERVICE>_DATABASE_URL   e.g. INTAKE_DATABASE_URL; falls back to DATABASE_URL, then
+                             sqlite:///<DATA_DIR>/<service>.db
+    DATA_DIR                 ./var/data
+    MAX_WORKERS              10 (the engine pool is sized to it)
+    S3_ENDPOINT              127.0.0.1:9000      S3_PUBLIC_ENDPOINT (what browsers reach; default S3_ENDPOINT)
+    S3_ACCESS_KEY/S3_SECRET_KEY  grassroots / grassroots-secret
+    S3_BUCKET                grassroots-documents  S3_SECURE 0|1  S3_REGION us-east-1
+    JWT_SECRET               (a development default; set it in deployment)   JWT_TTL_SECONDS 3600
+    GATEWAY_ADDRESS          127.0.0.1:8000
+    LOG_FORMAT               console|json (json when not a terminal)   LOG_LEVEL INFO
+    METRICS_PORT             (unset: no metrics server)
+    OUTBOX_POLL_SECONDS      1.0
+    AUDIT_CHECKPOINT_KEY     base64 Ed25519 private key (funding)
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULTS = {
+    "AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/",
+    "MAX_WORKERS": "10",
+    "S3_ENDPOINT": "127.0.0.1:9000",
+    "S3_ACCESS_KEY": "grassroots",
+    "S3_SECRET_KEY": "grassroots-secret",
+    "S3_BUCKET": "grassroots-documents",
+    "S3_SECURE": "0",
+    "S3_REGION": "us-east-1",
+    "JWT_SECRET": "dev-only-secret-change-me-in-deployment-0123456789",
+    "JWT_TTL_SECONDS": "3600",
+    "GATEWAY_ADDRESS": "127.0.0.1:8000",
+    "LOG_LEVEL": "INFO",
+    "OUTBOX_POLL_SECONDS": "1.0",
+}
+
+SERVICES = ("intake", "review", "experts", "funding", "notify", "gateway")
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return DEFAULTS.get(name, default) if default is None else default
+    return value
+
+
+def data_dir() -> Path:
+    path = Path(env("DATA_DIR", "var/data")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url(service: str) -> str:
+    url = os.environ.get(f"{service.upper()}_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    return url or f"sqlite:///{data_dir() / (service + '.db')}"
+
+
+def nameko_config(service: str) -> dict:
+    """The config dict a service container runs with."""
+    workers = int(env("MAX_WORKERS"))
+    cfg = {
+        "AMQP_URI": env("AMQP_URI"),
+        "max_workers": workers,
+        "parent_calls_tracked": 10,
+        "SERVICE_NAME": service,
+        "DATABASE_URL": database_url(service),
+        "S3_ENDPOINT": env("S3_ENDPOINT"),
+        "S3_PUBLIC_ENDPOINT": env("S3_PUBLIC_ENDPOINT", env("S3_ENDPOINT")),
+        "S3_ACCESS_KEY": env("S3_ACCESS_KEY"),
+        "S3_SECRET_KEY": env("S3_SECRET_KEY"),
+        "S3_BUCKET": env("S3_BUCKET"),
+        "S3_SECURE": env("S3_SECURE") == "1",
+        "S3_REGION": env("S3_REGION"),
+        "JWT_SECRET": env("JWT_SECRET"),
+        "JWT_TTL_SECONDS": int(env("JWT_TTL_SECONDS")),
+        "WEB_SERVER_ADDRESS": env("GATEWAY_ADDRESS"),
+        "OUTBOX_POLL_SECONDS": float(env("OUTBOX_POLL_SECONDS")),
+        "METRICS_PORT": int(env("METRICS_PORT", "0") or 0),
+        "AUDIT_CHECKPOINT_KEY": env("AUDIT_CHECKPOINT_KEY", ""),
+        "RPC_TIMEOUT_SECONDS": float(env("RPC_TIMEOUT_SECONDS", "30")),
+    }
+    return cfg

@@ -1,0 +1,289 @@
+"""Database per service: SQLAlchemy 2 base, engine, and the unit-of-work dependency with outbox and inbox.
+
+Each service declares ``class Base(grassroots.db.ServiceBase)`` style models through ``make_base()``; the
+returned base already holds the ``outbox`` and ``inbox`` tables, so they live in the service's own database
+and its own migrations.
+
+The ``Database`` dependency gives every worker a ``UnitOfWork`` factory. Commit happens inside the
+entrypoint (``with self.db.transaction() as uow``), never in ``worker_result``: Nameko calls that after the
+RPC reply or the event ack, which would give callers stale reads and kill the container on a failed commit.
+
+Usage:
+    Base = make_base()
+    class Application(Base): ...
+
+    class IntakeService:
+        db = Database(Base)
+        @rpc
+        def submit(self, application_id):
+            with self.db.transaction() as uow:
+                app = uow.session.get(Application, application_id)
+                app.status = "submitted"
+                uow.publish("application_submitted", {...})   # written in the same transaction
+            # after commit the relay publishes it with publisher confirms
+
+        @event_handler("intake", "application_submitted")
+        def on_submitted(self, envelope):
+            with self.db.transaction(handling=envelope) as uow:
+                if uow.duplicate:              # redelivered: already handled, nothing changes
+                    return
+                ...
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import uuid
+
+import sqlalchemy as sa
+from eventlet.semaphore import Semaphore
+from nameko.extensions import DependencyProvider
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from .context import Actor, correlation_id_of
+from .events import make_envelope
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UtcDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def make_base():
+    """A fresh declarative base with our naming convention and the outbox/inbox tables."""
+
+    class Base(DeclarativeBase):
+        metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+    sa.Table(
+        "outbox", Base.metadata,
+        sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(32), nullable=False, unique=True),
+        sa.Column("source", sa.String(40), nullable=False),
+        sa.Column("event_type", sa.String(80), nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("headers", sa.Text, nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("published_at", UtcDateTime, nullable=True),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text, nullable=True),
+        sa.Index("ix_outbox_unpublished", "published_at", "seq"),
+    )
+    sa.Table(
+        "inbox", Base.metadata,
+        sa.Column("event_id", sa.String(32), primary_key=True),
+        sa.Column("consumer", sa.String(120), primary_key=True),
+        sa.Column("event_type", sa.String(80), nullable=False),
+        sa.Column("handled_at", UtcDateTime, nullable=False),
+    )
+    return Base
+
+
+def create_engine(url: str, pool_size: int = 10) -> sa.Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            # pysqlite would issue its own deferred BEGIN; let the "begin" listener below own it.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        # Writers take the write lock at BEGIN (no deadlock upgrading read locks); readers stay deferred,
+        # which in WAL mode never blocks. Within a process, writers also queue on a green lock (see
+        # Database.write_lock), because SQLite's busy-wait would block the eventlet hub.
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
+
+        return engine
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                            pool_recycle=1800)
+
+
+
+class UnitOfWork:
+    """One transaction: ``session`` for state, ``publish`` for events written to the outbox."""
+
+    def __init__(self, session: Session, source: str, actor: Actor | None, correlation_id: str | None,
+                 headers: dict):
+        self.session = session
+        self.source = source
+        self.actor = actor
+        self.correlation_id = correlation_id
+        self._headers = headers
+        self.events: list[dict] = []
+        self.duplicate = False
+
+    def publish(self, event_type: str, payload: dict, schema_version: int = 1) -> dict:
+        envelope = make_envelope(event_type, payload, source=self.source, actor=self.actor,
+                                 correlation_id=self.correlation_id, schema_version=schema_version)
+        self.session.execute(
+            outbox_of(self.session).insert().values(
+                event_id=envelope["id"], source=self.source, event_type=event_type,
+                body=json.dumps(envelope, ensure_ascii=False, default=str),
+                headers=json.dumps(self._headers, ensure_ascii=False, default=str),
+                created_at=utcnow(), attempts=0))
+        self.events.append(envelope)
+        return envelope
+
+    def mark_handled(self, envelope: dict, consumer: str) -> bool:
+        """Record the event in the inbox; False if this consumer already handled it (redelivery)."""
+        inbox = inbox_of(self.session)
+        bind = self.session.get_bind()
+        values = dict(event_id=envelope["id"], consumer=consumer, event_type=envelope.get("type", "?"),
+                      handled_at=utcnow())
+        if bind.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        result = self.session.execute(insert(inbox).values(**values).on_conflict_do_nothing())
+        return result.rowcount == 1
+
+
+def outbox_of(session: Session) -> sa.Table:
+    return session.info["metadata"].tables["outbox"]
+
+
+def inbox_of(session: Session) -> sa.Table:
+    return session.info["metadata"].tables["inbox"]
+
+
+class DatabaseHandle:
+    """What a worker gets: transactions (read-write with outbox) and read-only sessions."""
+
+    def __init__(self, provider: "Database", worker_ctx):
+        self._provider = provider
+        self._worker_ctx = worker_ctx
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self._provider.engine
+
+    @contextlib.contextmanager
+    def session(self):
+        """A read-only session; closing ends its transaction and leaves loaded objects readable."""
+        session = self._provider.read_sessionmaker()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    @contextlib.contextmanager
+    def transaction(self, handling: dict | None = None, consumer: str | None = None):
+        """Commit on success, roll back on error; with ``handling`` the event goes into the inbox first."""
+        from .events import headers_for_outbox
+        ctx = self._worker_ctx
+        actor = Actor.from_worker(ctx)
+        if handling is not None and actor is None and handling.get("actor"):
+            actor = Actor.from_dict(handling["actor"])
+        correlation_id = (handling or {}).get("correlation_id") or correlation_id_of(ctx)
+        session = self._provider.sessionmaker()
+        lock = self._provider.write_lock
+        if lock is not None:
+            lock.acquire()
+        uow = UnitOfWork(session, self._provider.source, actor, correlation_id,
+                         headers_for_outbox(ctx, actor, correlation_id))
+        try:
+            with session.begin():
+                if handling is not None:
+                    name = consumer or f"{ctx.service_name}.{ctx.entrypoint.method_name}"
+                    if not uow.mark_handled(handling, name):
+                        uow.duplicate = True
+                        self._provider.on_duplicate(handling)
+                yield uow
+        finally:
+            session.close()
+            if lock is not None:
+                lock.release()
+        if uow.events:
+            self._provider.events_committed(len(uow.events))
+
+
+class Database(DependencyProvider):
+    """Engine per service container; ``self.db`` in a worker is a ``DatabaseHandle``."""
+
+    def __init__(self, base, source: str | None = None):
+        self.base = base
+        self.source = source
+        self.engine = None
+        self.sessionmaker = None
+        self.read_sessionmaker = None
+        self.write_lock = None
+        self.relay = None
+
+    def setup(self):
+        cfg = self.container.config
+        self.source = self.source or self.container.service_name
+        url = cfg.get("DATABASE_URL") or "sqlite://"
+        self.engine = create_engine(url, pool_size=int(cfg.get("max_workers", 10)) + 2)
+        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False,
+                                         info={"metadata": self.base.metadata})
+        self.read_sessionmaker = sessionmaker(bind=self.engine.execution_options(read_only=True),
+                                              expire_on_commit=False, info={"metadata": self.base.metadata})
+        # SQLite allows one writer; queue writers on a green lock rather than in SQLite's blocking busy-wait.
+        self.write_lock = Semaphore(1) if self.engine.dialect.name == "sqlite" else None
+        if cfg.get("DATABASE_CREATE_ALL"):
+            self.base.metadata.create_all(self.engine)
+        from .events import OutboxRelay
+        self.relay = OutboxRelay(self.engine, self.base.metadata, cfg, write_lock=self.write_lock,
+                                 service=self.source)
+
+    def start(self):
+        self.relay.start(self.container)
+
+    def stop(self):
+        self.relay.stop()
+        self.engine.dispose()
+
+    def kill(self):
+        self.relay.stop()
+
+    def get_dependency(self, worker_ctx):
+        return DatabaseHandle(self, worker_ctx)
+
+    def events_committed(self, count: int):
+        self.relay.wake()
+
+    def on_duplicate(self, envelope):
+        from .metrics import INBOX_DUPLICATES
+        INBOX_DUPLICATES.labels(self.source, envelope.get("type", "?")).inc()

@@ -1,0 +1,298 @@
+"""Events: the envelope, the outbox relay, and durable event handlers with retries and dead letters.
+
+Envelope (the message body of every event):
+    {"id": uuid hex, "type": "application_submitted", "source": "intake", "occurred_at": UTC ISO-8601,
+     "correlation_id": "...", "actor": {"id","role","unit_id","username","name"} | null,
+     "schema_version": 1, "payload": {...}}
+
+Events go out only through the outbox (``UnitOfWork.publish``): the relay reads committed rows and
+publishes them to ``<source>.events`` (a durable topic exchange, Nameko's naming) with publisher
+confirms, then marks them published. A crash between publish and mark republishes the row; consumers'
+inboxes make that harmless.
+
+``event_handler`` is Nameko's, with reliable delivery (durable queue), a dead-letter route, and bounded
+retries: a handler that fails is retried ``EVENT_MAX_ATTEMPTS`` times with a growing delay, then its message
+goes to ``<queue>.dlq`` (see ``grassroots.deadletters`` to list and replay them).
+
+Usage:
+    from grassroots.events import event_handler
+    @event_handler("intake", "application_submitted")
+    def on_submitted(self, envelope): ...
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+
+import eventlet
+import sqlalchemy as sa
+from eventlet.queue import Empty, LightQueue
+from kombu import Connection, Exchange, Producer, Queue
+from nameko.constants import CALL_ID_STACK_CONTEXT_KEY, HEADER_PREFIX
+from nameko.events import EventHandler as _NamekoEventHandler
+from nameko.standalone.events import get_event_exchange
+
+from .context import CORRELATION_KEY, USER_KEY, Actor
+from .logging import get_logger
+
+log = get_logger(__name__)
+
+SCHEMA_VERSION = 1
+DLX_NAME = "grassroots.dlx"
+ATTEMPTS_HEADER = "x-grassroots-attempts"
+
+
+def make_envelope(event_type: str, payload: dict, *, source: str, actor: Actor | None,
+                  correlation_id: str | None, schema_version: int = SCHEMA_VERSION) -> dict:
+    return {
+        "id": uuid.uuid4().hex,
+        "type": event_type,
+        "source": source,
+        "occurred_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "correlation_id": correlation_id,
+        "actor": actor.to_dict() if actor else None,
+        "schema_version": schema_version,
+        "payload": payload,
+    }
+
+
+def headers_for_outbox(worker_ctx, actor: Actor | None, correlation_id: str | None) -> dict:
+    """AMQP headers that make the consuming worker inherit the user and the correlation id."""
+    headers = {}
+    if actor is not None:
+        headers[f"{HEADER_PREFIX}.{USER_KEY}"] = json.dumps(actor.to_dict(), ensure_ascii=False)
+    if correlation_id:
+        headers[f"{HEADER_PREFIX}.{CORRELATION_KEY}"] = correlation_id
+    if worker_ctx is not None:
+        headers[f"{HEADER_PREFIX}.{CALL_ID_STACK_CONTEXT_KEY}"] = worker_ctx.call_id_stack
+    return headers
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows with confirms; retries until confirmed; never loses a row.
+
+    Several replicas may run against one database: on PostgreSQL rows are claimed with
+    ``FOR UPDATE SKIP LOCKED`` so each row is published by one relay at a time.
+    """
+
+    BATCH = 200
+
+    def __init__(self, engine: sa.Engine, metadata: sa.MetaData, config: dict, write_lock=None,
+                 service: str = "?"):
+        self.engine = engine
+        self.write_lock = write_lock
+        self.service = service
+        self.table = metadata.tables["outbox"]
+        self.amqp_uri = config["AMQP_URI"]
+        self.poll = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
+        self._wake = LightQueue(maxsize=1)
+        self._gt = None
+        self._running = False
+        self._conn = None
+        self._producer = None
+        self._declared: set[str] = set()
+
+    # lifecycle -----------------------------------------------------------------------------------
+    def start(self, container=None):
+        self._running = True
+        self._gt = eventlet.spawn(self._loop)
+
+    def stop(self):
+        self._running = False
+        self.wake()
+        if self._gt is not None:
+            # Let an in-flight batch finish so nothing committed stays unpublished for long.
+            try:
+                self._gt.wait() if eventlet.getcurrent() is not self._gt else None
+            except Exception:  # noqa: BLE001 - stopping anyway
+                pass
+            self._gt = None
+        self._close()
+
+    def wake(self):
+        try:
+            self._wake.put_nowait(1)
+        except Exception:  # queue full: a wake-up is already pending
+            pass
+
+    # work ----------------------------------------------------------------------------------------
+    def _loop(self):
+        failures = 0
+        while self._running:
+            try:
+                published = self.flush()
+                failures = 0
+                if published:
+                    continue  # there may be more
+            except Exception as exc:  # noqa: BLE001 - the relay must survive broker and db faults
+                failures += 1
+                delay = min(0.2 * (2 ** failures), 10.0)
+                log.warning("outbox_publish_failed", error=str(exc), retry_in_s=delay)
+                self._close()
+                eventlet.sleep(delay)
+                continue
+            try:
+                self._wake.get(timeout=self.poll)
+            except Empty:
+                pass
+        # drain once more on the way out
+        try:
+            self.flush()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("outbox_final_flush_failed", error=str(exc))
+
+    def flush(self) -> int:
+        """Publish one batch of unpublished rows; returns how many were published."""
+        t = self.table
+        q = (sa.select(t.c.seq, t.c.event_id, t.c.source, t.c.event_type, t.c.body, t.c.headers)
+             .where(t.c.published_at.is_(None)).order_by(t.c.seq).limit(self.BATCH))
+        if self.engine.dialect.name == "postgresql":
+            # Claim the rows for the whole publish so a second replica's relay skips them.
+            with self.engine.connect() as conn, conn.begin():
+                rows = conn.execute(q.with_for_update(skip_locked=True)).all()
+                done = self._publish(rows)
+                self._mark(conn, done)
+            return len(done)
+        # SQLite: one process per database; read, publish without holding the write lock, then mark.
+        with self.engine.execution_options(read_only=True).connect() as conn, conn.begin():
+            rows = conn.execute(q).all()
+        done = self._publish(rows)
+        if done:
+            self.write_lock.acquire() if self.write_lock else None
+            try:
+                with self.engine.connect() as conn, conn.begin():
+                    self._mark(conn, done)
+            finally:
+                self.write_lock.release() if self.write_lock else None
+        return len(done)
+
+    def _publish(self, rows) -> list[int]:
+        from .metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+        OUTBOX_BACKLOG.labels(self.service).set(len(rows))
+        if not rows:
+            return []
+        producer = self._get_producer()
+        done = []
+        for row in rows:
+            exchange = self._exchange(row.source, producer)
+            producer.publish(json.loads(row.body), exchange=exchange, routing_key=row.event_type,
+                             headers=json.loads(row.headers), delivery_mode=2,
+                             serializer="json", retry=False, message_id=row.event_id)
+            done.append(row.seq)
+            EVENTS_PUBLISHED.labels(row.source, row.event_type).inc()
+        return done
+
+    def _mark(self, conn, done: list[int]) -> None:
+        if done:
+            t = self.table
+            conn.execute(t.update().where(t.c.seq.in_(done))
+                         .values(published_at=dt.datetime.now(dt.timezone.utc), attempts=t.c.attempts + 1))
+
+    def backlog(self) -> int:
+        t = self.table
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.published_at.is_(None))).scalar()
+
+    def _get_producer(self) -> Producer:
+        if self._producer is None:
+            self._conn = Connection(self.amqp_uri, transport_options={"confirm_publish": True},
+                                    connect_timeout=5)
+            self._conn.ensure_connection(max_retries=1)
+            self._producer = Producer(self._conn.channel())
+            self._declared.clear()
+        return self._producer
+
+    def _exchange(self, source: str, producer: Producer) -> Exchange:
+        exchange = get_event_exchange(source, {})
+        if source not in self._declared:
+            exchange(producer.channel).declare()
+            self._declared.add(source)
+        return exchange
+
+    def _close(self):
+        try:
+            if self._conn is not None:
+                self._conn.release()
+        except Exception:  # noqa: BLE001
+            pass
+        self._conn = None
+        self._producer = None
+
+
+class EventHandler(_NamekoEventHandler):
+    """Nameko's event handler with a dead-letter route and bounded, delayed retries."""
+
+    def __init__(self, source_service, event_type, **kwargs):
+        kwargs.setdefault("reliable_delivery", True)
+        super().__init__(source_service, event_type, **kwargs)
+
+    def setup(self):
+        super().setup()
+        cfg = self.container.config
+        self.max_attempts = int(cfg.get("EVENT_MAX_ATTEMPTS", 5))
+        self.retry_base = float(cfg.get("EVENT_RETRY_BASE_SECONDS", 0.5))
+        name = self.queue.name
+        args = {"x-dead-letter-exchange": DLX_NAME, "x-dead-letter-routing-key": name}
+        if cfg.get("QUORUM_QUEUES"):
+            args["x-queue-type"] = "quorum"
+        self.queue = Queue(name, exchange=self.queue.exchange, routing_key=self.event_type, durable=True,
+                           auto_delete=False, exclusive=False, queue_arguments=args)
+        declare_dead_letter_queue(cfg["AMQP_URI"], name)
+
+    def handle_message(self, body, message):
+        from .metrics import EVENTS_CONSUMED
+        EVENTS_CONSUMED.labels(self.container.service_name, self.event_type).inc()
+        super().handle_message(body, message)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return
+        attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
+        if attempts < self.max_attempts:
+            delay = min(self.retry_base * (2 ** (attempts - 1)), 30.0)
+            log.warning("event_handler_failed_will_retry", queue=self.queue.name, attempt=attempts,
+                        retry_in_s=delay, error=repr(exc_info[1]))
+            eventlet.sleep(delay)
+            headers = dict(message.headers or {})
+            headers[ATTEMPTS_HEADER] = attempts
+            republish(self.container.config["AMQP_URI"], self.queue.name, message.body, headers,
+                      message.content_type, message.content_encoding)
+            self.queue_consumer.ack_message(message)
+        else:
+            log.error("event_handler_failed_dead_lettered", queue=self.queue.name, attempts=attempts,
+                      error=repr(exc_info[1]))
+            # reject without requeue: RabbitMQ routes it through the DLX to <queue>.dlq
+            if message.channel.connection:
+                message.reject(requeue=False)
+
+
+event_handler = EventHandler.decorator
+
+
+def declare_dead_letter_queue(amqp_uri: str, queue_name: str):
+    with Connection(amqp_uri, connect_timeout=5) as conn:
+        channel = conn.channel()
+        dlx = Exchange(DLX_NAME, type="direct", durable=True)
+        dlx(channel).declare()
+        Queue(f"{queue_name}.dlq", exchange=dlx, routing_key=queue_name, durable=True)(channel).declare()
+
+
+def republish(amqp_uri: str, queue_name: str, body, headers: dict, content_type, content_encoding):
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}, connect_timeout=5) as conn:
+        producer = Producer(conn.channel())
+        producer.publish(body, exchange="", routing_key=queue_name, headers=headers, delivery_mode=2,
+                         content_type=content_type, content_encoding=content_encoding, retry=True,
+                         retry_policy={"max_retries": 5})
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+    """Poll ``predicate`` until truthy or ``timeout``; returns its last value (test and script helper)."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        eventlet.sleep(interval)
+        value = predicate()
+    return value

@@ -110,7 +110,8 @@ def classify_smtp_error(exc: BaseException) -> ErrorClass:
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return ErrorClass(PERMANENT, None, f"server does not support: {mask_text(str(exc))}")
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return ErrorClass(PERMANENT, None, f"TLS certificate rejected: {exc.verify_message}")
+        detail = getattr(exc, "verify_message", None) or exc
+        return ErrorClass(PERMANENT, None, f"TLS certificate rejected: {detail}")
     # smtplib's other errors (SMTPServerDisconnected...) are OSErrors too: a dropped line, worth a retry.
     if isinstance(exc, OSError):
         return ErrorClass(RETRYABLE, None, mask_text(f"{type(exc).__name__}: {exc}"))

@@ -56,3 +56,9 @@ def test_a_demand_partly_beyond_every_experts_specialty_scores_lower_than_a_full
     index = SpecialtyIndex([tokenize("马铃薯"), tokenize("光伏")])
     covered, partial = index.similarity([tokenize("马铃薯"), tokenize("马铃薯 奶酪")]).toarray()[:, 0]
     assert covered > partial > 0
+
+
+def test_livestock_disease_words_meet_an_animal_husbandry_profile_through_the_tag():
+    index = SpecialtyIndex([tokenize("肉羊养殖与疫病防控"), tokenize("光伏发电")])
+    query = tokenize("布病防控技术指导")
+    assert index.matched_terms(query, tokenize("肉羊养殖与疫病防控")) == ["畜牧兽医"]

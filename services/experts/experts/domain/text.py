@@ -53,7 +53,7 @@ STOP_WORDS: frozenset[str] = frozenset("""
 """.split())
 
 _LATIN = re.compile(r"^[0-9a-z][0-9a-z.+\-]*$")
-_log_lock = threading.Lock()
+_init_lock = threading.Lock()
 _tokenizer = None
 
 
@@ -61,7 +61,7 @@ def _get_tokenizer():
     """The shared private tokenizer, built once (about a second with jieba's cached dictionary)."""
     global _tokenizer
     if _tokenizer is None:
-        with _log_lock:
+        with _init_lock:
             if _tokenizer is None:
                 import jieba
 

@@ -90,7 +90,8 @@ def build_message(config: SmtpConfig, to_address: str, subject: str, body: str, 
     # A Message-ID derived from the dedup key lets a receiving server spot a resend of the same message.
     msg["Message-ID"] = (f"<{message_key}@{domain}>" if message_key else make_msgid(domain=domain))
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(body, charset="utf-8")
+    # base64 for Chinese: 8bit would need the relay to offer 8BITMIME, which not every one does.
+    msg.set_content(body, charset="utf-8", cte="7bit" if body.isascii() else "base64")
     return msg
 
 

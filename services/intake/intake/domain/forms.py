@@ -110,8 +110,6 @@ class _Checker:
             if is_empty(value):
                 if self.submit and f.required:
                     self.add(path, "required", f"「{f.label}」为必填项")
-                elif self.submit and f.type == "group" and f.min_items:
-                    self.add(path, "too_few_items", f"「{f.label}」至少须填写{f.min_items}项")
                 self.other_text(f, value, data, prefix)
                 continue
             self.value(f, value, path)

@@ -16,6 +16,8 @@ Modules and what the service layer calls:
     reports    activity_end(programme, form), report_due_date(programme, end), report_status(...)
     export     summary_row(call, programme, application), build_summary_xlsx(rows) -> bytes
     units      validate_unit(data)
+    documents  check_document(programme, kind, file_type=, size=, already_stored=),
+               check_required_documents(programme, present_kinds), missing_documents, attachment_for
 
 Every rule raises a grassroots.errors.DomainError subclass with a stable code and a Chinese message.
 """

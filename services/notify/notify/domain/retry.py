@@ -80,11 +80,10 @@ class ErrorClass:
 
 
 def _reply_kind(code: int | None) -> str:
-    if code is not None and 400 <= code < 500:
-        return RETRYABLE
+    # 5xx is the server saying "never"; 4xx is "not now", and no usable code (-1 from smtplib on a
+    # broken connection) is the network: both are worth another try.
     if code is not None and 500 <= code < 600:
         return PERMANENT
-    # No usable code (-1 from smtplib on a broken connection): the network, worth another try.
     return RETRYABLE
 
 

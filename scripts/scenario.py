@@ -65,14 +65,10 @@ def tiny_pdf(text: str = "scan") -> bytes:
 
 
 def demo_call_definition(deadline_local: dt.datetime) -> dict:
-    """The 2025 call from its data file, with the deadline moved into the future for the demo."""
-    import yaml
-    import os
-    path = Path(os.environ.get("DEMO_CALL_FILE") or ROOT / "services/intake/intake/calls/call_2025.yaml")
-    definition = yaml.safe_load(path.read_text(encoding="utf-8"))
-    definition["deadline"] = deadline_local.strftime("%Y-%m-%dT%H:%M:%S")
-    definition["doc_no"] = f"{definition.get('doc_no', '演示')}（演示{uuid.uuid4().hex[:6]}）"
-    return definition
+    """The bundled 2025 call, moved to this year with a deadline in the future for the demo."""
+    return {"template": 2025, "year": deadline_local.year, "deadline": deadline_local.strftime("%Y-%m-%dT%H:%M:%S"),
+            "title": f"关于做好{deadline_local.year}年各类专家人才服务基层有关工作的通知（演示）",
+            "doc_no": f"内人社办发〔{deadline_local.year}〕演示{uuid.uuid4().hex[:6]}号"}
 
 
 def ensure_users(admin: Client, unit_id: str, suffix: str) -> dict:
@@ -92,14 +88,6 @@ def ensure_users(admin: Client, unit_id: str, suffix: str) -> dict:
     return names
 
 
-def service_team_form() -> dict:
-    return {
-        "project_name": "草原生态修复与畜牧业提质增效专家服务团",
-        "applicant_unit": "呼和浩特市人力资源和社会保障局",
-        "start_date": "", "end_date": "",
-    }
-
-
 def run(base_url: str, admin_user: str = "admin", admin_password: str = PASSWORD, say=print,
         pause=None) -> dict:
     """Run the scenario; ``pause(step)`` is called between steps (the e2e test kills services there)."""
@@ -107,23 +95,26 @@ def run(base_url: str, admin_user: str = "admin", admin_password: str = PASSWORD
     suffix = uuid.uuid4().hex[:6]
     admin = Client(base_url).login(admin_user, admin_password)
     officer_bootstrap = admin
+    from scenario_forms import demo_uscc, service_team_form_2025  # noqa: PLC0415 - sibling module
     unit = officer_bootstrap.call("POST", "/api/v1/units", {
         "name": f"呼和浩特市人力资源和社会保障局（演示{suffix}）", "kind": "league_city", "league_city_code": "150100",
+        "uscc": demo_uscc(int(suffix, 16)),
         "contacts": [{"name": "王敏", "mobile": "13800471234", "email": "hr-demo@example.cn"}]}, expect=201)
     names = ensure_users(admin, unit["id"], suffix)
     c = {k: Client(base_url).login(v) for k, v in names.items()}
     say(f"· 用户已就绪：{', '.join(names.values())}")
 
-    deadline = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))) + dt.timedelta(days=30)
+    now_local = dt.datetime.now(dt.timezone(dt.timedelta(hours=8)))
+    # The deadline stays within this year: service periods must fall in the call's year.
+    deadline = min(now_local + dt.timedelta(days=30), now_local.replace(month=12, day=31, hour=23, minute=59))
     call = c["officer"].call("POST", "/api/v1/calls", demo_call_definition(deadline), expect=201)
     c["officer"].call("POST", f"/api/v1/calls/{call['id']}/open")
     say(f"· 项目处发布申报通知：{call['title']}（截止 {deadline:%Y-%m-%d %H:%M} 北京时间）")
     pause("call_opened")
 
-    from scenario_forms import service_team_form_2025  # noqa: PLC0415 - sibling module
     app = c["unit"].call("POST", "/api/v1/applications", {
         "call_id": call["id"], "programme_code": "service_team", "title": "草原生态修复与畜牧业提质增效专家服务团",
-        "form": service_team_form_2025(unit["name"])}, expect=201)
+        "form": service_team_form_2025(unit["name"], deadline.year)}, expect=201)
     say(f"· 申报单位新建申报草稿 {app['id']}")
 
     for kind in ("stamped_form_scan", "recommendation_letter"):

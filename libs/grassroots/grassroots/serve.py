@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 
 # eventlet announces its bugfix-only status at import; that is a known risk of the stack, not news per process.
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated", category=DeprecationWarning)
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import eventlet  # noqa: E402
 

@@ -11,11 +11,12 @@ from grassroots.db import create_engine
 from grassroots.errors import DomainError
 from sqlalchemy.orm import sessionmaker
 
-from .models import Base
-from .service import create_user
+from .users import create_user
 
 
-class _Db:
+class UserDb:
+    """Just enough of the Database dependency for ``create_user`` outside a running service."""
+
     def __init__(self, url):
         self.maker = sessionmaker(bind=create_engine(url), expire_on_commit=False)
 
@@ -37,7 +38,7 @@ def main(argv=None) -> int:
     cu.add_argument("--name")
     cu.add_argument("--email")
     args = parser.parse_args(argv)
-    db = _Db(settings.database_url("gateway"))
+    db = UserDb(settings.database_url("gateway"))
     try:
         user = create_user(db, {"username": args.username, "password": args.password, "role": args.role,
                                 "unit_id": args.unit_id, "name": args.name, "email": args.email})

@@ -22,7 +22,7 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from grassroots.context import CORRELATION_KEY, USER_KEY, new_correlation_id
-from grassroots.errors import (BadRequest, DomainError, Forbidden, NotFound, Unauthenticated, ValidationFailed,
+from grassroots.errors import (BadRequest, DomainError, Forbidden, Unauthenticated, ValidationFailed,
                                from_wire)
 from grassroots.logging import get_logger
 

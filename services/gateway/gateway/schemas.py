@@ -20,9 +20,11 @@ UNIT = {"type": "object", "required": ["name", "kind", "league_city_code"], "add
                                          "returnee_park", "other"]},
                        "league_city_code": {"type": "string", "pattern": "^[0-9]{6}$"},
                        "uscc": {"type": "string"}, "contacts": {"type": "array", "items": CONTACT}}}
-CALL = {"type": "object", "required": ["year", "title", "deadline", "programmes"],
-        "description": "年度申报通知定义（见 services/intake/intake/calls/ 中的数据文件）",
-        "properties": {"year": {"type": "integer"}, "title": STR, "doc_no": STR,
+CALL = {"type": "object",
+        "description": "年度申报通知定义：完整定义（格式同 services/intake/intake/calls/ 中的数据文件），"
+                       "或 {\"template\": 2025, ...覆盖项}（以内置年度通知为模板）",
+        "anyOf": [{"required": ["template"]}, {"required": ["year", "title", "deadline", "programmes"]}],
+        "properties": {"template": {"type": "integer"}, "year": {"type": "integer"}, "title": STR, "doc_no": STR,
                        "deadline": {"type": "string", "description": "北京时间，如 2025-01-24T23:59:59"},
                        "programmes": {"type": "array", "minItems": 1, "items": {"type": "object"}}}}
 NEW_APPLICATION = {"type": "object", "required": ["call_id", "programme_code"], "additionalProperties": False,

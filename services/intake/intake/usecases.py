@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from grassroots.context import Actor
 from grassroots.db import utcnow
-from grassroots.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from grassroots.errors import Conflict, NotFound, ValidationFailed
 
 from . import rules
 from .models import Application, Call, Document, Unit
@@ -47,9 +47,9 @@ def call_dict(c: Call, full: bool = True) -> dict:
     return d
 
 
-def call_summary(c: Call) -> dict:
+def call_summary(c: Call, programme_code: str | None = None) -> dict:
     return {"id": c.id, "year": c.year, "title": c.title, "doc_no": c.doc_no, "deadline": iso(c.deadline),
-            "contacts": c.definition.get("contacts", [])}
+            "contacts": rules.call_contacts(c.definition, programme_code)}
 
 
 def app_dict(a: Application, docs: list[Document] | None = None) -> dict:
@@ -72,9 +72,9 @@ def doc_dict(d: Document) -> dict:
 def application_payload(a: Application, call: Call, unit: Unit) -> dict:
     prog = rules.programme(call.definition, a.programme_code)
     return {
-        "call": call_summary(call),
+        "call": call_summary(call, a.programme_code),
         "application": {"id": a.id, "title": a.title, "programme_code": a.programme_code,
-                        "programme_name": prog.get("name", a.programme_code), "unit_id": unit.id,
+                        "programme_name": prog.name, "unit_id": unit.id,
                         "unit_name": unit.name, "unit_kind": unit.kind, "league_city_code": unit.league_city_code,
                         "status": a.status, "submitted_at": iso(a.submitted_at), "form": a.form},
         "recipients": {"unit_contacts": unit.contacts or []},
@@ -84,9 +84,7 @@ def application_payload(a: Application, call: Call, unit: Unit) -> dict:
 # units ------------------------------------------------------------------------------------------------
 def create_unit(uow, actor: Actor, data: dict) -> dict:
     actor.require(*OFFICERS)
-    problems = rules.validate_unit(data)
-    if problems:
-        raise ValidationFailed("unit_invalid", "申报单位信息有误，请按提示修改", problems)
+    rules.validate_unit(data)
     if data.get("uscc") and uow.session.scalar(sa.select(Unit.id).where(Unit.uscc == data["uscc"])):
         raise Conflict("unit_exists", "该统一社会信用代码的单位已登记", {"uscc": data["uscc"]})
     unit = Unit(name=data["name"].strip(), kind=data["kind"], league_city_code=data["league_city_code"],
@@ -141,10 +139,13 @@ def open_call(uow, actor: Actor, call_id: str) -> dict:
     if call.deadline <= utcnow():
         raise Conflict("deadline_in_past", "截止时间已过，不能发布该申报通知")
     call.status, call.opened_at = "open", utcnow()
+    dcall = rules.domain_call(call.definition)
     uow.publish("call_opened", {"call": call_summary(call), "programmes": [
-        {"code": p["code"], "name": p.get("name"), "selection_caps": p.get("selection_caps", {}),
-         "quota": p.get("quota", {}), "rolling": p.get("rolling", False)}
-        for p in call.definition.get("programmes", [])]})
+        {"code": p.code, "name": p.name, "rolling": p.rolling,
+         "selection": [{"key": s.key, "label": s.label, "min": s.count.min, "max": s.count.max}
+                       for s in p.selection],
+         "quotas": {k: {"min": r.min, "max": r.max} for k, r in p.quotas.items()}}
+        for p in dcall.programmes]})
     return call_dict(call)
 
 
@@ -182,8 +183,9 @@ def create_application(uow, actor: Actor, data: dict) -> dict:
     rules.check_unit_may_apply(prog, unit.kind)
     form = data.get("form") or {}
     rules.validate_form(prog, form, strict=False)
-    app = Application(call_id=call.id, programme_code=prog["code"], unit_id=unit.id,
-                      title=(data.get("title") or "").strip(), form=form, created_by=actor.id)
+    title = (data.get("title") or "").strip() or rules.summary_title(prog, form, prog.name)
+    app = Application(call_id=call.id, programme_code=prog.code, unit_id=unit.id,
+                      title=title, form=form, created_by=actor.id)
     s.add(app)
     s.flush()
     return app_dict(app, [])
@@ -196,6 +198,7 @@ def update_application(uow, actor: Actor, application_id: str, data: dict) -> di
     if app.status != "draft":
         raise Conflict("not_a_draft", "只有草稿状态的申报材料可以修改")
     call = s.get(Call, app.call_id)
+    rules.check_deadline(call.definition, utcnow())
     prog = rules.programme(call.definition, app.programme_code)
     form = data.get("form", app.form)
     rules.validate_form(prog, form, strict=False)
@@ -234,11 +237,10 @@ def submit_application(uow, actor: Actor, application_id: str) -> dict:
     app = _load_app_for(s, actor, application_id)
     call = s.get(Call, app.call_id)
     now = utcnow()
-    rules.check_deadline(call, now)          # late is forfeited: refused, nothing changes
-    if app.status != "draft":
-        raise Conflict("invalid_transition", f"当前状态（{rules.STATUS_NAMES.get(app.status, app.status)}）不能提交")
+    rules.check_deadline(call.definition, now)   # late is forfeited: refused, nothing changes
+    new_status = rules.transition(app.status, "submit", actor.role)
     prog = rules.programme(call.definition, app.programme_code)
-    rules.validate_form(prog, app.form, strict=True)
+    rules.validate_form(prog, app.form, strict=True, definition=call.definition)
     docs = s.scalars(sa.select(Document).where(Document.application_id == app.id,
                                                 Document.status == "stored")).all()
     rules.check_required_documents(prog, {d.kind for d in docs})
@@ -248,7 +250,7 @@ def submit_application(uow, actor: Actor, application_id: str) -> dict:
         Application.call_id == call.id, Application.programme_code == app.programme_code,
         Application.unit_id == unit.id, Application.status.in_(COUNTING)))
     rules.check_quota(prog, unit.kind, used)
-    app.status, app.submitted_at, app.updated_at = "submitted", now, now
+    app.status, app.submitted_at, app.updated_at = new_status, now, now
     s.flush()
     uow.publish("application_submitted", application_payload(app, call, unit))
     return app_dict(app, docs)
@@ -258,10 +260,9 @@ def withdraw_application(uow, actor: Actor, application_id: str, reason: str) ->
     actor.require("applicant_unit")
     s = uow.session
     app = _load_app_for(s, actor, application_id, lock=True)
-    if app.status not in ("draft", "submitted"):
-        raise Conflict("invalid_transition", "已受理或已结束的申报材料不能撤回")
     was = app.status
-    app.status, app.ended_at, app.end_reason, app.updated_at = "withdrawn", utcnow(), reason or None, utcnow()
+    app.status = rules.transition(app.status, "withdraw", actor.role)
+    app.ended_at, app.end_reason, app.updated_at = utcnow(), reason or None, utcnow()
     if was == "submitted":
         call, unit = s.get(Call, app.call_id), s.get(Unit, app.unit_id)
         payload = application_payload(app, call, unit)
@@ -274,9 +275,8 @@ def receive_application(uow, actor: Actor, application_id: str, note: str) -> di
     actor.require("intake_clerk", "admin")
     s = uow.session
     app = _load_app_for(s, actor, application_id, lock=True)
-    if app.status != "submitted":
-        raise Conflict("invalid_transition", "只有已提交的申报材料可以登记纸质材料受理")
-    app.status, app.received_at, app.updated_at = "received", utcnow(), utcnow()
+    app.status = rules.transition(app.status, "receive", actor.role)
+    app.received_at, app.updated_at = utcnow(), utcnow()
     call, unit = s.get(Call, app.call_id), s.get(Unit, app.unit_id)
     payload = application_payload(app, call, unit)
     payload["note"] = note
@@ -301,7 +301,7 @@ def request_upload(uow, store, actor: Actor, application_id: str, data: dict) ->
     if problems:
         raise ValidationFailed("upload_invalid", "上传申请有误，请按提示修改", problems)
     filename = _SAFE_NAME.sub("_", data["filename"])[-120:]
-    doc = Document(application_id=app.id, kind=spec["kind"], filename=filename,
+    doc = Document(application_id=app.id, kind=spec.kind, filename=filename,
                    declared_sha256=data["sha256"].lower(), declared_size=int(data["size"]),
                    object_key="", uploaded_by=actor.id)
     s.add(doc)
@@ -322,8 +322,8 @@ def confirm_document(uow, store, actor: Actor, document_id: str) -> dict:
     call = s.get(Call, app.call_id)
     spec = rules.attachment_spec(rules.programme(call.definition, app.programme_code), doc.kind)
     try:
-        info = store.verify(doc.object_key, sha256=doc.declared_sha256, max_size=spec["max_size"],
-                            allowed=tuple(spec["types"]))
+        info = store.verify(doc.object_key, sha256=doc.declared_sha256, max_size=spec.max_bytes,
+                            allowed=tuple(spec.types))
     except ValidationFailed as exc:
         doc.status, doc.problems = "rejected", exc.details
         return {"rejected": exc.to_dict(), "document": doc_dict(doc)}

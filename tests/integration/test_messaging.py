@@ -1,0 +1,186 @@
+"""The outbox, the inbox, durable queues, retries and dead letters, on the real broker and database."""
+import json
+
+import eventlet
+import pytest
+import sqlalchemy as sa
+from nameko.testing.services import entrypoint_hook
+from sqlalchemy.orm import Mapped, mapped_column
+
+from grassroots.db import Database, make_base
+from grassroots.events import event_handler, wait_for
+from grassroots.service import ServiceBase, rpc
+
+SourceBase = make_base()
+SinkBase = make_base()
+
+
+class Thing(SourceBase):
+    __tablename__ = "thing"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+
+
+class Seen(SinkBase):
+    __tablename__ = "seen"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(50))
+    actor_id: Mapped[str | None] = mapped_column(sa.String(64))
+    context_user: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class Source(ServiceBase):
+    name = "src"
+    db = Database(SourceBase)
+
+    @rpc
+    def make(self, name, fail_after_publish=False):
+        with self.db.transaction() as uow:
+            uow.session.add(Thing(name=name))
+            uow.publish("thing_made", {"name": name})
+            if fail_after_publish:
+                raise ValueError("boom after publish")
+        return name
+
+
+class Sink(ServiceBase):
+    name = "sink"
+    db = Database(SinkBase)
+    failures = {"count": 0, "fail_times": 0}
+
+    @event_handler("src", "thing_made")
+    def on_thing_made(self, envelope):
+        if Sink.failures["count"] < Sink.failures["fail_times"]:
+            Sink.failures["count"] += 1
+            raise RuntimeError("transient failure")
+        with self.db.transaction(handling=envelope) as uow:
+            if uow.duplicate:
+                return
+            ctx_user = None
+            uow.session.add(Seen(event_id=envelope["id"], name=envelope["payload"]["name"],
+                                 actor_id=(envelope.get("actor") or {}).get("id"), context_user=ctx_user))
+
+
+def seen_rows(url):
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(Seen.__table__)).all()
+    engine.dispose()
+    return rows
+
+
+@pytest.fixture(autouse=True)
+def reset_failures():
+    Sink.failures.update(count=0, fail_times=0)
+
+
+@pytest.fixture
+def pair(container_factory, service_config):
+    src_cfg, sink_cfg = service_config("src"), service_config("sink")
+    sink_cfg["AMQP_URI"] = src_cfg["AMQP_URI"]
+    sink = container_factory(Sink, sink_cfg)
+    sink.start()
+    src = container_factory(Source, src_cfg)
+    src.start()
+    return src, sink, src_cfg, sink_cfg
+
+
+def test_an_event_written_in_the_transaction_reaches_the_consumer_after_commit(pair):
+    src, sink, src_cfg, sink_cfg = pair
+    with entrypoint_hook(src, "make", context_data={"user": {"id": "u1", "role": "programme_officer"}}) as make:
+        make("alpha")
+    rows = wait_for(lambda: seen_rows(sink_cfg["DATABASE_URL"]), timeout=10)
+    assert [r.name for r in rows] == ["alpha"]
+    assert rows[0].actor_id == "u1", "the acting user travels in the envelope"
+
+
+def test_a_rolled_back_transaction_publishes_nothing(pair):
+    src, sink, src_cfg, sink_cfg = pair
+    with entrypoint_hook(src, "make") as make:
+        with pytest.raises(ValueError):
+            make("never", fail_after_publish=True)
+        make("after")
+    wait_for(lambda: seen_rows(sink_cfg["DATABASE_URL"]), timeout=10)
+    eventlet.sleep(0.5)
+    assert [r.name for r in seen_rows(sink_cfg["DATABASE_URL"])] == ["after"]
+
+
+def test_a_redelivered_event_changes_nothing(pair):
+    src, sink, src_cfg, sink_cfg = pair
+    with entrypoint_hook(src, "make") as make:
+        make("once")
+    rows = wait_for(lambda: seen_rows(sink_cfg["DATABASE_URL"]), timeout=10)
+    # Publish the very same envelope again, as a relay that crashed before marking its row would.
+    engine = sa.create_engine(src_cfg["DATABASE_URL"])
+    with engine.connect() as conn:
+        body = conn.execute(sa.text("SELECT body FROM outbox")).scalar()
+    engine.dispose()
+    from nameko.standalone.events import event_dispatcher
+    dispatch = event_dispatcher({"AMQP_URI": src_cfg["AMQP_URI"]})
+    dispatch("src", "thing_made", json.loads(body))
+    dispatch("src", "thing_made", json.loads(body))
+    eventlet.sleep(1.0)
+    assert len(seen_rows(sink_cfg["DATABASE_URL"])) == 1 == len(rows)
+
+
+def test_an_event_published_while_the_consumer_is_down_waits_for_it(pair, container_factory):
+    src, sink, src_cfg, sink_cfg = pair
+    sink.stop()   # its durable queue stays
+    with entrypoint_hook(src, "make") as make:
+        make("while-down")
+    eventlet.sleep(0.5)
+    assert seen_rows(sink_cfg["DATABASE_URL"]) == []
+    container_factory(Sink, sink_cfg).start()   # a new process of the same service
+    rows = wait_for(lambda: seen_rows(sink_cfg["DATABASE_URL"]), timeout=10)
+    assert [r.name for r in rows] == ["while-down"]
+
+
+def test_an_event_committed_while_the_broker_is_unreachable_is_published_later(container_factory, service_config):
+    cfg = service_config("src", AMQP_URI="amqp://guest:guest@127.0.0.1:1/")  # nothing listens on port 1
+    # Only the relay talks to the broker here: run the Database provider alone.
+    from nameko.containers import ServiceContainer  # noqa: F401
+    engine = sa.create_engine(cfg["DATABASE_URL"])
+    SourceBase.metadata.create_all(engine)
+    from grassroots.events import OutboxRelay
+    with engine.begin() as conn:
+        conn.execute(SourceBase.metadata.tables["outbox"].insert().values(
+            event_id="e" * 32, source="src", event_type="thing_made", body=json.dumps({"id": "e" * 32}),
+            headers="{}", created_at=sa.func.now(), attempts=0))
+    relay = OutboxRelay(engine, SourceBase.metadata, cfg)
+    with pytest.raises(Exception):
+        relay.flush()
+    assert relay.backlog() == 1, "an unconfirmed row stays unpublished"
+    relay.amqp_uri = service_config("x")["AMQP_URI"]
+    relay._close()
+    assert relay.flush() == 1
+    assert relay.backlog() == 0
+    engine.dispose()
+
+
+def test_a_failing_handler_is_retried_and_then_succeeds(pair):
+    src, sink, src_cfg, sink_cfg = pair
+    Sink.failures["fail_times"] = 2   # EVENT_MAX_ATTEMPTS is 3 in tests
+    with entrypoint_hook(src, "make") as make:
+        make("flaky")
+    rows = wait_for(lambda: seen_rows(sink_cfg["DATABASE_URL"]), timeout=10)
+    assert [r.name for r in rows] == ["flaky"]
+    assert Sink.failures["count"] == 2
+
+
+def test_a_handler_that_keeps_failing_dead_letters_the_message_and_replay_brings_it_back(pair):
+    src, sink, src_cfg, sink_cfg = pair
+    Sink.failures["fail_times"] = 3
+    with entrypoint_hook(src, "make") as make:
+        make("poison")
+    from grassroots import deadletters
+    dlq = "evt-src-thing_made--sink.on_thing_made.dlq"
+    assert wait_for(lambda: deadletters.count(src_cfg["AMQP_URI"], dlq) == 1, timeout=10)
+    assert seen_rows(sink_cfg["DATABASE_URL"]) == []
+    listed = deadletters.list_messages(src_cfg["AMQP_URI"], dlq)
+    assert listed[0]["event_type"] == "thing_made"
+    moved = deadletters.replay(src_cfg["AMQP_URI"], dlq)
+    assert moved == 1
+    rows = wait_for(lambda: seen_rows(sink_cfg["DATABASE_URL"]), timeout=10)
+    assert [r.name for r in rows] == ["poison"]
+    assert deadletters.count(src_cfg["AMQP_URI"], dlq) == 0

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 psycopg2 = pytest.importorskip("psycopg2")
-from psycopg2.extensions import make_dsn, parse_dsn  # noqa: E402
+from psycopg2.extensions import make_dsn  # noqa: E402
 
 from funding import sql as funding_sql  # noqa: E402
 

@@ -16,6 +16,10 @@ Environment (all optional):
     GATEWAY_ADDRESS          127.0.0.1:8000
     LOG_FORMAT               console|json (json when not a terminal)   LOG_LEVEL INFO
     METRICS_PORT             (unset: no metrics server)
+    EVENT_MAX_ATTEMPTS       5 (then the message goes to <queue>.dlq)   EVENT_RETRY_BASE_SECONDS 0.5
+    QUORUM_QUEUES            0|1 (declare handler queues as quorum queues; the broker must support them)
+    JWT_SECRET_PREVIOUS      accepted for verification during a key rotation
+    SMTP_*, SMS_*, EXPERTS_*, AUDIT_*, NOTIFY_*, INTAKE_*, FUNDING_*, REVIEW_*  passed to the services as strings
     OUTBOX_POLL_SECONDS      1.0
     AUDIT_CHECKPOINT_KEY     base64 Ed25519 private key (funding)
 """
@@ -41,6 +45,8 @@ DEFAULTS = {
 }
 
 SERVICES = ("intake", "review", "experts", "funding", "notify", "gateway")
+PASS_THROUGH_PREFIXES = ("SMTP_", "SMS_", "EXPERTS_", "AUDIT_", "NOTIFY_", "INTAKE_", "FUNDING_", "REVIEW_",
+                         "GATEWAY_", "METRICS_")
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -84,5 +90,14 @@ def nameko_config(service: str) -> dict:
         "METRICS_PORT": int(env("METRICS_PORT", "0") or 0),
         "AUDIT_CHECKPOINT_KEY": env("AUDIT_CHECKPOINT_KEY", ""),
         "RPC_TIMEOUT_SECONDS": float(env("RPC_TIMEOUT_SECONDS", "30")),
+        "JWT_SECRET_PREVIOUS": env("JWT_SECRET_PREVIOUS", ""),
+        "EVENT_MAX_ATTEMPTS": int(env("EVENT_MAX_ATTEMPTS", "5")),
+        "EVENT_RETRY_BASE_SECONDS": float(env("EVENT_RETRY_BASE_SECONDS", "0.5")),
+        "QUORUM_QUEUES": env("QUORUM_QUEUES", "0") == "1",
     }
+    # Service-specific settings (SMTP_HOST, EXPERTS_ID_HASH_KEY, NOTIFY_DELIVERY_SECONDS, ...) pass through
+    # as strings; each service reads and converts its own in setup().
+    for key, value in os.environ.items():
+        if key.startswith(PASS_THROUGH_PREFIXES) and not key.endswith("_DATABASE_URL") and key not in cfg:
+            cfg[key] = value
     return cfg

@@ -82,6 +82,7 @@ class LocalSuite:
         self.database_urls = database_urls or {}
         self.extra_env = extra_env or {}
         self.procs: dict[str, subprocess.Popen] = {}
+        self.metrics_ports = {svc: free_port() for svc in SERVICES}
 
     @property
     def gateway_url(self) -> str:
@@ -103,7 +104,11 @@ class LocalSuite:
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "ab")
-        proc = subprocess.Popen(args, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+        env = self.env()
+        if name in self.metrics_ports:
+            env["METRICS_PORT"] = str(self.metrics_ports[name])
+            env["METRICS_ADDRESS"] = "127.0.0.1"
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.procs[name] = proc
         return proc

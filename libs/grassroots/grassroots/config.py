@@ -88,6 +88,7 @@ def nameko_config(service: str) -> dict:
         "WEB_SERVER_ADDRESS": env("GATEWAY_ADDRESS"),
         "OUTBOX_POLL_SECONDS": float(env("OUTBOX_POLL_SECONDS")),
         "METRICS_PORT": int(env("METRICS_PORT", "0") or 0),
+        "METRICS_ADDRESS": env("METRICS_ADDRESS", "0.0.0.0"),
         "AUDIT_CHECKPOINT_KEY": env("AUDIT_CHECKPOINT_KEY", ""),
         "RPC_TIMEOUT_SECONDS": float(env("RPC_TIMEOUT_SECONDS", "30")),
         "JWT_SECRET_PREVIOUS": env("JWT_SECRET_PREVIOUS", ""),

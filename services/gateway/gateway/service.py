@@ -15,6 +15,7 @@ from grassroots.metrics import MetricsServer, Observability
 from .api import openapi_document
 from .models import Base
 from .routes.auth import AuthRoutes
+from .routes.directory import DirectoryRpc
 from .routes.experts import ExpertsRoutes
 from .routes.funding import FundingRoutes
 from .routes.intake import IntakeRoutes
@@ -40,7 +41,8 @@ class Config(DependencyProvider):
         return self.container.config
 
 
-class GatewayService(AuthRoutes, IntakeRoutes, ReviewRoutes, ExpertsRoutes, FundingRoutes, NotifyRoutes):
+class GatewayService(AuthRoutes, IntakeRoutes, ReviewRoutes, ExpertsRoutes, FundingRoutes, NotifyRoutes,
+                     DirectoryRpc):
     name = "gateway"
     db = Database(Base)
     obs = Observability()

@@ -1,4 +1,8 @@
-"""Notify's own tables."""
+"""Notify's own tables: messages (one per person and channel, the delivery log), channel preferences, and
+the facts notify learns from other services' events to compute reminders and fill thin payloads.
+
+Notify never reads another service's database: everything in the ``*_fact`` tables arrived by event.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,12 +16,19 @@ Base = make_base()
 
 
 class Message(Base):
-    """One message to one recipient over one channel; ``dedup_key`` makes a redelivered event send nothing."""
+    """One message to one recipient over one channel; ``dedup_key`` makes a redelivered event send nothing.
+
+    Status: ``pending`` -> (``sending``, leased to one delivery worker) -> ``sent`` | ``retrying`` |
+    ``failed``; ``skipped`` when the channel is not configured (no SMTP_HOST). In-app messages are
+    ``sent`` when stored.
+    """
     __tablename__ = "message"
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
     dedup_key: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
-    event_id: Mapped[str] = mapped_column(sa.String(32), nullable=False, index=True)
-    event_type: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    event_id: Mapped[str] = mapped_column(sa.String(160), nullable=False, index=True)
+    event_type: Mapped[str] = mapped_column(sa.String(80), nullable=False, index=True)
+    event_source: Mapped[str] = mapped_column(sa.String(40), nullable=False, default="")
+    audience: Mapped[str] = mapped_column(sa.String(40), nullable=False, default="")
     recipient_user_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     recipient_unit_id: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     recipient_name: Mapped[str | None] = mapped_column(sa.String(100))
@@ -32,3 +43,67 @@ class Message(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     read_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (sa.Index("ix_message_due", "status", "next_attempt_at"),)
+
+
+class Preference(Base):
+    """The channels one user accepts (absent: the defaults, e-mail and in-app)."""
+    __tablename__ = "preference"
+    user_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    channels: Mapped[list] = mapped_column(sa.JSON, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class CallFact(Base):
+    """An open call as intake announced it (call_opened): summary with contacts, deadline, quotas."""
+    __tablename__ = "call_fact"
+    call_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    summary: Mapped[dict] = mapped_column(sa.JSON, nullable=False)
+    deadline: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    programmes: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class ApplicationFact(Base):
+    """An application as the events described it; fills events that carry only ids (funding's)."""
+    __tablename__ = "application_fact"
+    application_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    call_id: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    unit_id: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    call: Mapped[dict | None] = mapped_column(sa.JSON)
+    application: Mapped[dict] = mapped_column(sa.JSON, nullable=False)
+    recipients: Mapped[dict | None] = mapped_column(sa.JSON)
+    status: Mapped[str | None] = mapped_column(sa.String(30))
+    report_due_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    report_filed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class RoundFact(Base):
+    """A review round (review_round_opened / reviewer_assigned): when it closes."""
+    __tablename__ = "round_fact"
+    round_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    call: Mapped[dict | None] = mapped_column(sa.JSON)
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    close_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class AssignmentFact(Base):
+    """One reviewer assigned one application in a round; ``scored_at`` once review says it was scored."""
+    __tablename__ = "assignment_fact"
+    round_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    reviewer_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    application_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    reviewer: Mapped[dict] = mapped_column(sa.JSON, nullable=False)
+    scored_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class ReminderRun(Base):
+    """A reminder already turned into messages (its deterministic domain id): each is made once."""
+    __tablename__ = "reminder_run"
+    reminder_id: Mapped[str] = mapped_column(sa.String(160), primary_key=True)
+    reminder_type: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    messages: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)

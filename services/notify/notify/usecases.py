@@ -1,83 +1,542 @@
-"""Notify use cases (walking-skeleton depth: an in-app message to the unit concerned, once per event)."""
+"""Notify use cases: learn facts from events, turn events into stored messages, deliver, and answer queries.
+
+They take a ``UnitOfWork`` (or a read-only session), plain data and a ``Directory`` (who holds a role, who
+belongs to a unit: the gateway's users, asked by RPC). Routing, rendering, retry and reminder rules are the
+pure domain's (``notify.domain``); this module only stores and loads. No Nameko here.
+
+The flow of an event: ``enrich`` (fill what a thin payload lacks from the facts notify learnt earlier, add
+the unit's users to the people concerned) -> ``plan`` (the domain's ``route``: one ``MessageIntent`` per
+person and channel, each with its dedup key) -> ``store`` (one ``Message`` row per intent, inserted only if
+its dedup key is new; in-app messages are delivered by being stored) -> the delivery worker claims due
+e-mail/SMS rows (``claim_due``), sends them and records the outcome (``record_outcome``).
+"""
 from __future__ import annotations
 
-import hashlib
+import copy
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
 
 import sqlalchemy as sa
 
 from grassroots.context import Actor
 from grassroots.db import utcnow
-from grassroots.errors import NotFound
+from grassroots.errors import NotFound, ValidationFailed
 
-from .models import Message
+from .domain import CHANNELS, DEFAULT_CHANNELS, EMAIL, INAPP, SMS, MessageIntent, Preferences, Recipient, route
+from .domain import reminders as rem
+from .domain.masking import mask_address, mask_text
+from .domain.retry import FAILED, PENDING, RETRYING, SENT, AttemptOutcome
+from .domain.routing import recipients_for
+from .models import ApplicationFact, AssignmentFact, CallFact, Message, Preference, ReminderRun, RoundFact
 
-SUBJECTS = {
-    "call_opened": "申报通知已发布：{call}",
-    "application_submitted": "申报材料已提交：{title}",
-    "application_withdrawn": "申报材料已撤回：{title}",
-    "application_received": "纸质材料已受理：{title}",
-    "document_stored": "附件已通过检查：{title}",
-    "application_selected": "申报项目已入选：{title}",
-    "budget_created": "项目预算已下达：{title}",
-    "disbursement_approved": "拨款已审批：{title}",
-    "disbursement_paid": "资助经费已拨付：{title}",
+log = logging.getLogger("notify")
+
+SENDING = "sending"      # leased to one delivery worker
+SKIPPED = "skipped"      # the channel is not configured: recorded, visible, not sent
+DUE_STATUSES = (PENDING, RETRYING, SENDING)
+LOG_READERS = ("programme_officer", "intake_clerk", "admin", "auditor")
+
+# What an event tells notify about the application's state (kept for reminders and the log).
+APPLICATION_STATUS = {
+    "application_submitted": "submitted", "application_withdrawn": "withdrawn",
+    "application_forfeited": "forfeited", "application_received": "received",
+    "application_selected": "selected", "application_not_selected": "not_selected",
+    "application_recommended_to_ministry": "recommended",
 }
 
 
-def _dedup(event_id: str, recipient: str, channel: str) -> str:
-    return hashlib.sha256(f"{event_id}|{recipient}|{channel}".encode()).hexdigest()
+def _utc(value) -> dt.datetime | None:
+    if not value:
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc)
 
 
-def record_messages(uow, envelope: dict) -> int:
-    p = envelope.get("payload", {})
-    app = p.get("application") or {}
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _insert(session):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+# the directory (gateway users over RPC), cached for one worker -------------------------------------------
+class Directory:
+    """Who holds a role, who belongs to a unit, one user's addresses; each question asked once per worker."""
+
+    def __init__(self, users_with_role: Callable[[str], list], users_of_unit: Callable[[str], list],
+                 user: Callable[[str], dict | None]):
+        self._with_role, self._of_unit, self._user = users_with_role, users_of_unit, user
+        self._roles: dict[str, list] = {}
+        self._units: dict[str, list] = {}
+        self._users: dict[str, dict | None] = {}
+
+    def users_with_role(self, role: str) -> list[dict]:
+        if role not in self._roles:
+            self._roles[role] = list(self._with_role(role) or [])
+            for u in self._roles[role]:
+                self._users.setdefault(str(u["user_id"]), u)
+        return self._roles[role]
+
+    def users_of_unit(self, unit_id: str) -> list[dict]:
+        if unit_id not in self._units:
+            self._units[unit_id] = list(self._of_unit(unit_id) or [])
+            for u in self._units[unit_id]:
+                self._users.setdefault(str(u["user_id"]), u)
+        return self._units[unit_id]
+
+    def user(self, user_id: str) -> dict | None:
+        if user_id not in self._users:
+            self._users[user_id] = self._user(user_id)
+        return self._users[user_id]
+
+
+# facts learnt from events ----------------------------------------------------------------------------------
+def _application_id(payload: Mapping) -> str | None:
+    app = payload.get("application") or {}
+    budget = payload.get("budget") or {}
+    return app.get("id") or budget.get("application_id") or payload.get("application_id")
+
+
+def learn(session, envelope: Mapping) -> None:
+    """Keep what later reminders and thin payloads need. Called inside the event's transaction."""
+    etype = envelope.get("type")
+    p = envelope.get("payload") or {}
+    now = utcnow()
+    call = p.get("call") if isinstance(p.get("call"), Mapping) else None
+    if etype == "call_opened" and call and call.get("id"):
+        fact = session.get(CallFact, str(call["id"])) or CallFact(call_id=str(call["id"]), summary={})
+        fact.summary, fact.deadline = dict(call), _utc(call.get("deadline"))
+        fact.programmes, fact.updated_at = list(p.get("programmes") or []), now
+        session.add(fact)
+    app_id = _application_id(p)
+    if app_id:
+        fact = session.get(ApplicationFact, str(app_id)) or ApplicationFact(application_id=str(app_id),
+                                                                              application={})
+        merged = dict(fact.application or {})
+        budget = p.get("budget") or {}
+        for key in ("title", "unit_id", "unit_name", "programme_code", "league_city_code"):
+            if budget.get(key) and not merged.get(key):
+                merged[key] = budget[key]
+        merged.update({k: v for k, v in (p.get("application") or {}).items() if v is not None and k != "form"})
+        merged["id"] = str(app_id)
+        fact.application = merged
+        if call:
+            fact.call = dict(call)
+        fact.call_id = str((call or {}).get("id") or budget.get("call_id") or fact.call_id or "") or None
+        fact.unit_id = merged.get("unit_id") or fact.unit_id
+        recipients = p.get("recipients") or {}
+        if recipients.get("unit_contacts") or recipients.get("user_ids"):
+            fact.recipients = dict(recipients)
+        fact.status = APPLICATION_STATUS.get(etype, fact.status)
+        due = _utc(p.get("report_due_at") or p.get("due_at") or merged.get("report_due_at"))
+        if due:
+            fact.report_due_at = due
+        if etype == "report_filed":
+            fact.report_filed_at = _utc(envelope.get("occurred_at")) or now
+        fact.updated_at = now
+        session.add(fact)
+    rnd = p.get("round") if isinstance(p.get("round"), Mapping) else None
+    if rnd and rnd.get("id") and etype in ("review_round_opened", "reviewer_assigned"):
+        fact = session.get(RoundFact, str(rnd["id"])) or RoundFact(round_id=str(rnd["id"]))
+        fact.call = dict(call) if call else fact.call
+        fact.name = rnd.get("name") or fact.name
+        fact.close_at = _utc(rnd.get("close_at")) or fact.close_at
+        fact.updated_at = now
+        session.add(fact)
+    if etype == "reviewer_assigned" and rnd and app_id and isinstance(p.get("reviewer"), Mapping):
+        reviewer = dict(p["reviewer"])
+        rid = str(reviewer.get("id") or reviewer.get("user_id"))
+        if session.get(AssignmentFact, (str(rnd["id"]), rid, str(app_id))) is None:
+            session.add(AssignmentFact(round_id=str(rnd["id"]), reviewer_id=rid, application_id=str(app_id),
+                                       reviewer=reviewer))
+    if etype == "score_submitted" and rnd and app_id:
+        reviewer = p.get("reviewer") or {}
+        rid = str(reviewer.get("id") or reviewer.get("user_id") or "")
+        row = session.get(AssignmentFact, (str(rnd["id"]), rid, str(app_id)))
+        if row is not None:
+            row.scored_at = now
+
+
+def enrich(session, envelope: Mapping) -> dict:
+    """A copy of the event whose payload is filled from the facts notify keeps.
+
+    Funding's disbursement events carry only the budget and disbursement; the call (with its contact),
+    the application summary and the unit contacts come from earlier events about the same application.
+    """
+    env = copy.deepcopy(dict(envelope))
+    p = env.setdefault("payload", {}) or {}
+    env["payload"] = p
+    app_id = _application_id(p)
+    fact = session.get(ApplicationFact, str(app_id)) if app_id else None
     budget = p.get("budget") or {}
-    unit_id = app.get("unit_id") or budget.get("unit_id")
-    title = app.get("title") or budget.get("title") or ""
-    call = (p.get("call") or {}).get("title", "")
+    disb = p.get("disbursement") or {}
+    if app_id:
+        app = dict((fact.application if fact else None) or {})
+        for key in ("title", "unit_id", "unit_name", "programme_code", "league_city_code"):
+            if budget.get(key) and not app.get(key):
+                app[key] = budget[key]
+        app.update({k: v for k, v in (p.get("application") or {}).items() if v is not None})
+        app["id"] = str(app_id)
+        p["application"] = app
+    if not isinstance(p.get("call"), Mapping) or not p["call"].get("contacts"):
+        call = (fact.call if fact else None)
+        call_id = (p.get("call") or {}).get("id") or budget.get("call_id") or (fact.call_id if fact else None)
+        if not call and call_id:
+            cf = session.get(CallFact, str(call_id))
+            call = cf.summary if cf else None
+        if call:
+            p["call"] = {**dict(call), **{k: v for k, v in (p.get("call") or {}).items() if v}}
+    app = p.get("application")
+    if isinstance(app, dict) and app.get("programme_code") and not app.get("programme_name"):
+        app["programme_name"] = _programme_name(session, p.get("call") or {}, app["programme_code"])
+    if isinstance(app, dict):
+        app.setdefault("unit_name", "")
+        app.setdefault("title", "")
+        app.setdefault("programme_name", "")
+    if not (p.get("recipients") or {}).get("unit_contacts") and not (p.get("recipients") or {}).get("user_ids") \
+            and fact is not None and fact.recipients:
+        p["recipients"] = dict(fact.recipients)
+    p.setdefault("recipients", {})
+    if p.get("amount") in (None, ""):
+        amount = disb.get("amount") or budget.get("amount")
+        if amount is not None:
+            p["amount"] = amount
+    if not p.get("bank_ref") and disb.get("bank_ref"):
+        p["bank_ref"] = disb["bank_ref"]
+    return env
+
+
+def _programme_name(session, call: Mapping, code: str) -> str:
+    cf = session.get(CallFact, str(call.get("id"))) if call.get("id") else None
+    for prog in (cf.programmes if cf else None) or []:
+        if prog.get("code") == code:
+            return prog.get("name") or ""
+    return ""
+
+
+def concerned_unit(payload: Mapping) -> str | None:
+    """The applicant unit an event concerns: its users are among the people told."""
+    unit = payload.get("unit") if isinstance(payload.get("unit"), Mapping) else {}
+    app = payload.get("application") if isinstance(payload.get("application"), Mapping) else {}
+    return (unit or {}).get("id") or (app or {}).get("unit_id")
+
+
+def with_unit_users(envelope: dict, directory: Directory) -> dict:
+    """Add every active user of the concerned unit to ``recipients.user_ids`` (unit contacts stay)."""
+    p = envelope["payload"]
+    unit_id = concerned_unit(p)
     if not unit_id:
-        return 0
-    subject = SUBJECTS.get(envelope["type"], envelope["type"]).format(title=title, call=call)
-    contact = ((p.get("call") or {}).get("contacts") or [{}])[0]
-    body = subject
-    if contact.get("name"):
-        body += f"。如有疑问请联系{contact['name']}，电话：{contact.get('phone', '')}"
-    key = _dedup(envelope["id"], f"unit:{unit_id}", "inapp")
-    if uow.session.scalar(sa.select(Message.id).where(Message.dedup_key == key)):
-        return 0
-    uow.session.add(Message(dedup_key=key, event_id=envelope["id"], event_type=envelope["type"],
-                            recipient_unit_id=unit_id, channel="inapp", subject=subject, body=body,
-                            status="delivered", sent_at=utcnow(), attempts=1))
-    return 1
+        return envelope
+    recipients = dict(p.get("recipients") or {})
+    ids = [str(u) for u in recipients.get("user_ids") or []]
+    for u in directory.users_of_unit(str(unit_id)):
+        if str(u["user_id"]) not in ids:
+            ids.append(str(u["user_id"]))
+    recipients["user_ids"] = ids
+    recipients.setdefault("unit_contacts", [])
+    p["recipients"] = recipients
+    return envelope
 
 
+# preferences -----------------------------------------------------------------------------------------------
+def preferences_of(session, user_id: str) -> Preferences:
+    row = session.get(Preference, str(user_id))
+    return Preferences.of(row.channels) if row else Preferences()
+
+
+def get_preferences(session, actor: Actor) -> dict:
+    prefs = preferences_of(session, actor.id)
+    return {"user_id": actor.id, "channels": [c for c in CHANNELS if prefs.allows(c)],
+            "default": session.get(Preference, actor.id) is None}
+
+
+def set_preferences(uow, actor: Actor, data: Mapping) -> dict:
+    channels = data.get("channels")
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        raise ValidationFailed("preferences_invalid", "请选择接收渠道（email、inapp、sms）",
+                               [{"path": "channels", "code": "wrong_type", "message": "应为渠道名称的列表"}])
+    unknown = sorted(set(channels) - set(CHANNELS))
+    if unknown:
+        raise ValidationFailed("unknown_channel", f"不支持的接收渠道：{'、'.join(unknown)}",
+                               [{"path": "channels", "code": "unknown_channel", "message": f"可选：{', '.join(CHANNELS)}"}])
+    if INAPP not in channels:
+        # The inbox is where officers' notices are kept; switching it off would lose them silently.
+        raise ValidationFailed("inapp_required", "站内消息不能关闭，请至少保留站内消息渠道",
+                               [{"path": "channels", "code": "inapp_required", "message": "须包含 inapp"}])
+    row = uow.session.get(Preference, actor.id) or Preference(user_id=actor.id, channels=[])
+    row.channels = [c for c in CHANNELS if c in channels]
+    row.updated_at = utcnow()
+    uow.session.add(row)
+    return {"user_id": actor.id, "channels": row.channels, "default": False}
+
+
+# from an event to messages --------------------------------------------------------------------------------
+@dataclass
+class Planned:
+    intent: MessageIntent
+    audience: str
+    unit_id: str | None
+
+
+def plan(session, envelope: dict, directory: Directory) -> list[Planned]:
+    """The messages an (enriched) event causes: the domain's routing with the directory and preferences."""
+    envelope = with_unit_users(envelope, directory)
+    lookup = directory.user
+    intents = route(envelope, users_of_role=directory.users_with_role, lookup_user=lookup,
+                    preferences_for=lambda uid: preferences_of(session, uid))
+    labels = {}
+    for person, label, _channels in recipients_for(envelope, users_of_role=directory.users_with_role,
+                                                   lookup_user=lookup):
+        for channel in CHANNELS:
+            if person.user_id or person.address(channel):
+                try:
+                    labels[(person.identity(channel), channel)] = label
+                except ValueError:
+                    pass
+    unit_id = concerned_unit(envelope.get("payload") or {})
+    out = []
+    for intent in intents:
+        label = labels.get((intent.recipient.identity(intent.channel), intent.channel), "")
+        out.append(Planned(intent, label, unit_id if label == "concerned" else None))
+    return out
+
+
+def store(uow, planned: Iterable[Planned], *, source: str, now: dt.datetime, email_enabled: bool,
+          sms_enabled: bool = True) -> list[Message]:
+    """Insert one Message per intent whose dedup key is new; returns the rows inserted."""
+    session = uow.session
+    insert = _insert(session)
+    table = Message.__table__
+    created = []
+    for item in planned:
+        intent = item.intent
+        status, sent_at, error, next_at = PENDING, None, None, now
+        if intent.channel == INAPP:
+            status, sent_at, next_at = SENT, now, None
+        elif (intent.channel == EMAIL and not email_enabled) or (intent.channel == SMS and not sms_enabled):
+            status, next_at = SKIPPED, None
+            error = ("SMTP_HOST is not set: e-mail not sent" if intent.channel == EMAIL
+                     else "SMS sender is not configured")
+        values = dict(
+            id=_new_id(), dedup_key=intent.dedup_key, event_id=intent.event_id, event_type=intent.event_type,
+            event_source=source, audience=item.audience, recipient_user_id=intent.recipient.user_id,
+            recipient_unit_id=item.unit_id, recipient_name=intent.recipient.name or None,
+            address=intent.recipient.address(intent.channel), channel=intent.channel,
+            subject=intent.subject[:300], body=intent.body, status=status, attempts=1 if status == SENT else 0,
+            last_error=error, next_attempt_at=next_at, created_at=now, sent_at=sent_at)
+        result = session.execute(insert(table).values(**values).on_conflict_do_nothing(
+            index_elements=["dedup_key"]))
+        if result.rowcount != 1:
+            continue
+        row = session.get(Message, values["id"])
+        created.append(row)
+        if status == SKIPPED:
+            log.warning("message_skipped id=%s type=%s channel=%s to=%s reason=%s", row.id, row.event_type,
+                        row.channel, mask_address(row.channel, row.address), error)
+            uow.publish("message_failed", message_event(row))
+        elif status == SENT:
+            uow.publish("message_delivered", message_event(row))
+    return created
+
+
+def _new_id() -> str:
+    from grassroots.db import new_id
+    return new_id()
+
+
+def message_event(m: Message) -> dict:
+    """What message_delivered / message_failed carry: no address in clear."""
+    return {"message": {"id": m.id, "event_id": m.event_id, "event_type": m.event_type, "channel": m.channel,
+                        "recipient_user_id": m.recipient_user_id, "recipient_unit_id": m.recipient_unit_id,
+                        "recipient_name": m.recipient_name, "address": mask_address(m.channel, m.address),
+                        "status": m.status, "attempts": m.attempts, "last_error": m.last_error,
+                        "sent_at": _iso(m.sent_at)}}
+
+
+# delivery -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Claimed:
+    id: str
+    attempt: int
+    intent: MessageIntent
+
+
+def claim_due(session, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[Claimed]:
+    """Lease up to ``limit`` due e-mail/SMS messages to this worker (in the caller's transaction).
+
+    On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED``: a second replica claiming at the
+    same moment skips them, and once this transaction commits they are ``sending`` with a lease in the
+    future, so nobody else picks them until the lease runs out (a crashed worker's messages come back).
+    """
+    q = (sa.select(Message).where(Message.status.in_(DUE_STATUSES), Message.next_attempt_at <= now,
+                                  Message.channel.in_((EMAIL, SMS)))
+         .order_by(Message.next_attempt_at, Message.created_at).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    out = []
+    for m in session.scalars(q):
+        m.attempts += 1
+        m.status, m.next_attempt_at = SENDING, now + lease
+        out.append(Claimed(m.id, m.attempts, MessageIntent(
+            dedup_key=m.dedup_key, event_id=m.event_id, event_type=m.event_type,
+            recipient=Recipient(name=m.recipient_name or "", user_id=m.recipient_user_id,
+                                email=m.address if m.channel == EMAIL else None,
+                                mobile=m.address if m.channel == SMS else None),
+            channel=m.channel, subject=m.subject, body=m.body)))
+    return out
+
+
+def record_outcome(uow, message_id: str, outcome: AttemptOutcome, now: dt.datetime) -> Message:
+    m = uow.session.get(Message, message_id, with_for_update=True)
+    m.status, m.attempts = outcome.status, outcome.attempts
+    m.last_error = mask_text(outcome.error) if outcome.error else None
+    m.next_attempt_at = outcome.next_attempt_at
+    if outcome.status == SENT:
+        m.sent_at = now
+        uow.publish("message_delivered", message_event(m))
+    elif outcome.status == FAILED:
+        log.error("message_failed id=%s type=%s channel=%s to=%s attempts=%d error=%s", m.id, m.event_type,
+                  m.channel, mask_address(m.channel, m.address), m.attempts, m.last_error)
+        uow.publish("message_failed", message_event(m))
+    else:
+        log.warning("message_retrying id=%s channel=%s attempts=%d next=%s error=%s", m.id, m.channel,
+                    m.attempts, _iso(m.next_attempt_at), m.last_error)
+    return m
+
+
+# reminders ------------------------------------------------------------------------------------------------
+def calls_near_deadline(session, now: dt.datetime) -> list[CallFact]:
+    horizon = now + dt.timedelta(days=max(rem.DEADLINE_MARKS))
+    return list(session.scalars(sa.select(CallFact).where(CallFact.deadline > now, CallFact.deadline <= horizon)))
+
+
+def unit_standings(call: CallFact, applications: list[dict], units: list[dict]) -> list[rem.UnitStanding]:
+    """Drafts and quota use per unit, from intake's answers (list_applications, list_units)."""
+    quotas = {p.get("code"): p.get("quotas") or {} for p in call.programmes or []}
+    out = []
+    for unit in units:
+        mine = [a for a in applications if a.get("unit_id") == unit["id"]]
+        drafts = sum(1 for a in mine if a.get("status") == "draft")
+        quota = used = 0
+        for code, by_kind in quotas.items():
+            rng = by_kind.get(unit.get("kind"))
+            if rng is None or rng.get("max") is None:
+                continue  # not eligible, or unlimited: nothing to remind about
+            n = sum(1 for a in mine if a.get("programme_code") == code and a.get("status") in ("submitted", "received"))
+            quota += int(rng["max"])
+            used += min(n, int(rng["max"]))
+        out.append(rem.UnitStanding(unit_id=unit["id"], unit_name=unit.get("name") or "", drafts=drafts,
+                                    quota=quota, used=used, contacts=unit.get("contacts") or ()))
+    return out
+
+
+def report_dues(session) -> list[rem.ReportDue]:
+    rows = session.scalars(sa.select(ApplicationFact).where(ApplicationFact.report_due_at.is_not(None),
+                                                            ApplicationFact.report_filed_at.is_(None)))
+    return [rem.ReportDue(call=r.call or {}, application=r.application, due_at=r.report_due_at,
+                          contacts=(r.recipients or {}).get("unit_contacts") or ()) for r in rows if r.call]
+
+
+def rounds_closing(session, now: dt.datetime) -> list[rem.RoundClosing]:
+    horizon = now + dt.timedelta(days=rem.SCORING_DAYS)
+    out = []
+    for r in session.scalars(sa.select(RoundFact).where(RoundFact.close_at > now, RoundFact.close_at <= horizon)):
+        loads: dict[str, list] = {}
+        for a in session.scalars(sa.select(AssignmentFact).where(AssignmentFact.round_id == r.round_id,
+                                                                 AssignmentFact.scored_at.is_(None))):
+            loads.setdefault(a.reviewer_id, [a.reviewer, 0])[1] += 1
+        out.append(rem.RoundClosing(call=r.call or {}, round={"id": r.round_id, "name": r.name or ""},
+                                    close_at=r.close_at,
+                                    reviewers=[rem.ReviewerLoad(reviewer=v[0], unscored=v[1]) for v in loads.values()]))
+    return out
+
+
+def reminder_done(session, reminder_id: str) -> bool:
+    return session.get(ReminderRun, reminder_id) is not None
+
+
+def claim_reminder(uow, envelope: Mapping, count: int) -> bool:
+    """Record the reminder as made; False when another run (or replica) already made it."""
+    insert = _insert(uow.session)
+    result = uow.session.execute(insert(ReminderRun.__table__).values(
+        reminder_id=envelope["id"], reminder_type=envelope["type"], messages=count, created_at=utcnow())
+        .on_conflict_do_nothing())
+    return result.rowcount == 1
+
+
+# queries --------------------------------------------------------------------------------------------------
 def _msg(m: Message) -> dict:
-    return {"id": m.id, "event_type": m.event_type, "channel": m.channel, "subject": m.subject, "body": m.body,
-            "status": m.status, "created_at": m.created_at.isoformat(),
-            "read_at": m.read_at.isoformat() if m.read_at else None}
+    return {"id": m.id, "event_id": m.event_id, "event_type": m.event_type, "channel": m.channel,
+            "subject": m.subject, "body": m.body, "status": m.status, "created_at": _iso(m.created_at),
+            "read_at": _iso(m.read_at)}
 
 
-def my_messages(session, actor: Actor, unread_only: bool) -> list[dict]:
-    q = sa.select(Message).where(Message.channel == "inapp").order_by(Message.created_at)
-    conds = [Message.recipient_user_id == actor.id]
-    if actor.unit_id:
-        conds.append(Message.recipient_unit_id == actor.unit_id)
-    q = q.where(sa.or_(*conds))
+def _inbox(actor: Actor):
+    return sa.select(Message).where(Message.channel == INAPP, Message.recipient_user_id == actor.id)
+
+
+def my_messages(session, actor: Actor, unread_only: bool = False, limit: int = 200) -> list[dict]:
+    q = _inbox(actor).order_by(Message.created_at.desc()).limit(max(1, min(int(limit), 500)))
     if unread_only:
         q = q.where(Message.read_at.is_(None))
     return [_msg(m) for m in session.scalars(q)]
 
 
+def unread_count(session, actor: Actor) -> dict:
+    n = session.scalar(sa.select(sa.func.count()).select_from(
+        _inbox(actor).where(Message.read_at.is_(None)).subquery()))
+    return {"unread": int(n or 0)}
+
+
 def mark_read(uow, actor: Actor, message_id: str) -> dict:
     m = uow.session.get(Message, message_id)
-    if m is None or not (m.recipient_user_id == actor.id or (actor.unit_id and m.recipient_unit_id == actor.unit_id)):
-        raise NotFound("message_not_found", "消息不存在")
+    if m is None or m.channel != INAPP or m.recipient_user_id != actor.id:
+        raise NotFound("message_not_found", "消息不存在", {"id": message_id})
     m.read_at = m.read_at or utcnow()
     return _msg(m)
 
 
-def delivery_log(session, actor: Actor, filters: dict) -> list[dict]:
-    actor.require("programme_officer", "intake_clerk", "admin")
-    q = sa.select(Message).order_by(Message.created_at.desc()).limit(int(filters.get("limit", 200)))
-    return [{**_msg(m), "recipient_unit_id": m.recipient_unit_id, "recipient_user_id": m.recipient_user_id,
-             "attempts": m.attempts, "last_error": m.last_error} for m in session.scalars(q)]
+def delivery_log(session, actor: Actor, filters: Mapping[str, Any]) -> list[dict]:
+    """What was sent to whom, when, by which channel, with status; addresses masked."""
+    actor.require(*LOG_READERS)
+    q = sa.select(Message).order_by(Message.created_at.desc())
+    for key in ("event_type", "channel", "status", "event_id"):
+        if filters.get(key):
+            q = q.where(getattr(Message, key) == str(filters[key]))
+    if filters.get("recipient"):
+        who = str(filters["recipient"])
+        q = q.where(sa.or_(Message.recipient_user_id == who, Message.recipient_unit_id == who,
+                           Message.recipient_name.contains(who), Message.address == who))
+    if filters.get("since"):
+        since = _utc(filters["since"])
+        if since:
+            q = q.where(Message.created_at >= since)
+    try:
+        limit = max(1, min(int(filters.get("limit") or 200), 1000))
+    except ValueError:
+        limit = 200
+    return [{**_msg(m), "event_source": m.event_source, "audience": m.audience,
+             "recipient_user_id": m.recipient_user_id, "recipient_unit_id": m.recipient_unit_id,
+             "recipient_name": m.recipient_name, "address": mask_address(m.channel, m.address),
+             "attempts": m.attempts, "last_error": m.last_error, "next_attempt_at": _iso(m.next_attempt_at),
+             "sent_at": _iso(m.sent_at)} for m in session.scalars(q.limit(limit))]
+
+
+__all__ = ["Directory", "learn", "enrich", "plan", "store", "claim_due", "record_outcome", "my_messages",
+           "unread_count", "mark_read", "delivery_log", "get_preferences", "set_preferences",
+           "DEFAULT_CHANNELS"]

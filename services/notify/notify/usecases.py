@@ -119,14 +119,12 @@ def learn(session, envelope: Mapping) -> None:
     now = utcnow()
     call = p.get("call") if isinstance(p.get("call"), Mapping) else None
     if etype == "call_opened" and call and call.get("id"):
-        fact = session.get(CallFact, str(call["id"])) or CallFact(call_id=str(call["id"]), summary={})
+        fact = _row(session, CallFact, {"call_id": str(call["id"])}, summary={}, programmes=[])
         fact.summary, fact.deadline = dict(call), _utc(call.get("deadline"))
         fact.programmes, fact.updated_at = list(p.get("programmes") or []), now
-        session.add(fact)
     app_id = _application_id(p)
     if app_id:
-        fact = session.get(ApplicationFact, str(app_id)) or ApplicationFact(application_id=str(app_id),
-                                                                              application={})
+        fact = _row(session, ApplicationFact, {"application_id": str(app_id)}, application={})
         merged = dict(fact.application or {})
         budget = p.get("budget") or {}
         for key in ("title", "unit_id", "unit_name", "programme_code", "league_city_code"):
@@ -149,27 +147,36 @@ def learn(session, envelope: Mapping) -> None:
         if etype == "report_filed":
             fact.report_filed_at = _utc(envelope.get("occurred_at")) or now
         fact.updated_at = now
-        session.add(fact)
     rnd = p.get("round") if isinstance(p.get("round"), Mapping) else None
     if rnd and rnd.get("id") and etype in ("review_round_opened", "reviewer_assigned"):
-        fact = session.get(RoundFact, str(rnd["id"])) or RoundFact(round_id=str(rnd["id"]))
+        fact = _row(session, RoundFact, {"round_id": str(rnd["id"])})
         fact.call = dict(call) if call else fact.call
         fact.name = rnd.get("name") or fact.name
         fact.close_at = _utc(rnd.get("close_at")) or fact.close_at
         fact.updated_at = now
-        session.add(fact)
-    if etype == "reviewer_assigned" and rnd and app_id and isinstance(p.get("reviewer"), Mapping):
+    if etype in ("reviewer_assigned", "score_submitted") and rnd and app_id \
+            and isinstance(p.get("reviewer"), Mapping):
         reviewer = dict(p["reviewer"])
         rid = str(reviewer.get("id") or reviewer.get("user_id"))
-        if session.get(AssignmentFact, (str(rnd["id"]), rid, str(app_id))) is None:
-            session.add(AssignmentFact(round_id=str(rnd["id"]), reviewer_id=rid, application_id=str(app_id),
-                                       reviewer=reviewer))
-    if etype == "score_submitted" and rnd and app_id:
-        reviewer = p.get("reviewer") or {}
-        rid = str(reviewer.get("id") or reviewer.get("user_id") or "")
-        row = session.get(AssignmentFact, (str(rnd["id"]), rid, str(app_id)))
-        if row is not None:
-            row.scored_at = now
+        # The score may arrive before the assignment (two queues): whichever comes first creates the row.
+        row = _row(session, AssignmentFact, {"round_id": str(rnd["id"]), "reviewer_id": rid,
+                                             "application_id": str(app_id)}, reviewer=reviewer)
+        if etype == "score_submitted":
+            row.scored_at = row.scored_at or now
+
+
+def _row(session, model, key: dict, **defaults):
+    """The row with this primary key, created if absent, locked for update: safe when two workers (or two
+    replicas) learn about the same thing at the same moment."""
+    insert = _insert(session)
+    columns = model.__table__.c
+    values = {**key, **defaults}
+    if "updated_at" in columns and "updated_at" not in values:
+        values["updated_at"] = utcnow()
+    session.execute(insert(model.__table__).values(**values).on_conflict_do_nothing())
+    ident = tuple(key[c.name] for c in model.__table__.primary_key.columns)
+    return session.get(model, ident if len(ident) > 1 else ident[0], with_for_update=True,
+                        populate_existing=True)
 
 
 def enrich(session, envelope: Mapping) -> dict:

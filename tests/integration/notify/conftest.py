@@ -158,7 +158,8 @@ class Suite:
 
 
 @pytest.fixture
-def suite(container_factory, service_config, web_config):
+def suite(service_config, web_config, container_factory):
+    # container_factory is set up last so its containers stop before the databases are dropped
     return Suite(container_factory, service_config, web_config)
 
 

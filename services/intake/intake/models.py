@@ -53,6 +53,10 @@ class Application(Base):
     received_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     end_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: last day (Asia/Shanghai) a post-activity report is on time; fixed at submission (the form is frozen).
+    report_due_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    #: set once by the timer that emits report_overdue (a conditional UPDATE makes replicas agree).
+    report_overdue_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     __table_args__ = (sa.Index("ix_application_quota", "call_id", "programme_code", "unit_id", "status"),)
 
 
@@ -60,6 +64,10 @@ class Document(Base):
     __tablename__ = "document"
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
     application_id: Mapped[str] = mapped_column(sa.ForeignKey("application.id"), nullable=False, index=True)
+    #: "application" (the programme's attachments) or "report" (the post-activity report's attachments).
+    purpose: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="application")
+    #: the stored document this upload replaces (a new version); the old one becomes "superseded".
+    replaces_id: Mapped[str | None] = mapped_column(sa.String(32))
     kind: Mapped[str] = mapped_column(sa.String(40), nullable=False)
     filename: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     object_key: Mapped[str] = mapped_column(sa.String(300), nullable=False)
@@ -74,3 +82,18 @@ class Document(Base):
     uploaded_by: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
     stored_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class Report(Base):
+    """The post-activity report of one application (效果追踪 / 后评估): filed once, never edited."""
+
+    __tablename__ = "report"
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
+    application_id: Mapped[str] = mapped_column(sa.ForeignKey("application.id"), nullable=False, unique=True)
+    form: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
+    document_ids: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    activity_end_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    due_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    late: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    filed_by: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    filed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)

@@ -76,12 +76,20 @@ def check_deadline(definition: dict, now_utc: dt.datetime) -> None:
     dlife.check_deadline(now_utc, domain_call(definition))
 
 
+def deadline_passed(definition: dict, now_utc: dt.datetime) -> bool:
+    return dlife.deadline_passed(now_utc, domain_call(definition))
+
+
+def validate_report(prog: Programme, form: dict) -> None:
+    dforms.validate_report(prog, form, submit=True)
+
+
 def transition(status: str, name: str, role: str) -> str:
     return dlife.transition(status, name, "intake_clerk" if role == "admin" and name == "receive" else role)
 
 
-def check_required_documents(prog: Programme, present: set[str]) -> None:
-    ddocs.check_required_documents(prog, present)
+def check_required_documents(prog: Programme, present: set[str], attachments=None) -> None:
+    ddocs.check_required_documents(prog, present, attachments)
 
 
 def check_quota(prog: Programme, unit_kind: str, used: int) -> None:
@@ -92,8 +100,8 @@ def quota_usage(prog: Programme, unit_kind: str, used: int) -> dict:
     return dquota.quota_usage(prog, unit_kind, used)
 
 
-def attachment_spec(prog: Programme, kind: str | None):
-    return ddocs.attachment_for(prog, kind or "")
+def attachment_spec(prog: Programme, kind: str | None, attachments=None):
+    return ddocs.attachment_for(prog, kind or "", attachments)
 
 
 def check_upload_request(spec, data: dict) -> list[dict]:

@@ -5,6 +5,7 @@ what, apply the domain rules and write events to the outbox. They import no Name
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 
@@ -12,14 +13,18 @@ import sqlalchemy as sa
 
 from grassroots.context import Actor
 from grassroots.db import utcnow
-from grassroots.errors import Conflict, NotFound, ValidationFailed
+from grassroots.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 from . import rules
-from .models import Application, Call, Document, Unit
+from .domain import reports as dreports
+from .domain.model import LOCAL_TZ
+from .models import Application, Call, Document, Report, Unit
 
 OFFICERS = ("programme_officer", "admin")
 STAFF = ("programme_officer", "intake_clerk", "admin", "auditor")
 COUNTING = ("submitted", "received")
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_PAGE = 500
 
 
 # helpers ----------------------------------------------------------------------------------------------
@@ -30,8 +35,23 @@ def _get(session, model, id_, code, message):
     return obj
 
 
-def iso(value: dt.datetime | None) -> str | None:
+def iso(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or utcnow()
+
+
+def local_today(now: dt.datetime) -> dt.date:
+    return now.astimezone(LOCAL_TZ).date()
+
+
+def end_of_local_day(day: dt.date | None) -> str | None:
+    """The last second of a local (Asia/Shanghai) day, as UTC ISO: when a due date is over."""
+    if day is None:
+        return None
+    return dt.datetime.combine(day, dt.time(23, 59, 59), LOCAL_TZ).astimezone(dt.timezone.utc).isoformat()
 
 
 def unit_dict(u: Unit) -> dict:
@@ -56,15 +76,16 @@ def app_dict(a: Application, docs: list[Document] | None = None) -> dict:
     d = {"id": a.id, "call_id": a.call_id, "programme_code": a.programme_code, "unit_id": a.unit_id,
          "title": a.title, "status": a.status, "form": a.form, "created_at": iso(a.created_at),
          "updated_at": iso(a.updated_at), "submitted_at": iso(a.submitted_at),
-         "received_at": iso(a.received_at), "ended_at": iso(a.ended_at), "end_reason": a.end_reason}
+         "received_at": iso(a.received_at), "ended_at": iso(a.ended_at), "end_reason": a.end_reason,
+         "report_due_on": iso(a.report_due_on)}
     if docs is not None:
         d["documents"] = [doc_dict(x) for x in docs]
     return d
 
 
 def doc_dict(d: Document) -> dict:
-    return {"id": d.id, "application_id": d.application_id, "kind": d.kind, "filename": d.filename,
-            "status": d.status, "sha256": d.sha256 or d.declared_sha256, "size": d.size or d.declared_size,
+    return {"id": d.id, "application_id": d.application_id, "purpose": d.purpose, "kind": d.kind,
+            "filename": d.filename, "replaces_id": d.replaces_id, "status": d.status, "sha256": d.sha256 or d.declared_sha256, "size": d.size or d.declared_size,
             "content_type": d.content_type, "version_id": d.version_id, "problems": d.problems,
             "created_at": iso(d.created_at), "stored_at": iso(d.stored_at)}
 
@@ -76,8 +97,9 @@ def application_payload(a: Application, call: Call, unit: Unit) -> dict:
         "application": {"id": a.id, "title": a.title, "programme_code": a.programme_code,
                         "programme_name": prog.name, "unit_id": unit.id,
                         "unit_name": unit.name, "unit_kind": unit.kind, "league_city_code": unit.league_city_code,
-                        "status": a.status, "submitted_at": iso(a.submitted_at), "form": a.form},
-        "recipients": {"unit_contacts": unit.contacts or []},
+                        "status": a.status, "submitted_at": iso(a.submitted_at), "form": a.form,
+                        "report_due_on": iso(a.report_due_on), "report_due_at": end_of_local_day(a.report_due_on)},
+        "recipients": {"unit_contacts": unit.contacts or [], "user_ids": [a.created_by] if a.created_by else []},
     }
 
 
@@ -91,6 +113,27 @@ def create_unit(uow, actor: Actor, data: dict) -> dict:
                 uscc=data.get("uscc") or None, contacts=data.get("contacts") or [])
     uow.session.add(unit)
     uow.session.flush()
+    return unit_dict(unit)
+
+
+def update_unit(uow, actor: Actor, unit_id: str, data: dict) -> dict:
+    """Officers correct any field; a unit updates only its own contacts."""
+    actor.require(*OFFICERS, "applicant_unit")
+    actor.require_unit(unit_id)
+    unit = _get(uow.session, Unit, unit_id, "unit_not_found", "申报单位不存在")
+    if actor.role == "applicant_unit" and set(data) - {"contacts"}:
+        raise Forbidden("unit_fields_locked", "申报单位只能修改本单位联系人，其他信息请联系项目处修改",
+                        {"fields": sorted(set(data) - {"contacts"})})
+    merged = {**unit_dict(unit), **data}
+    merged.pop("id", None)
+    if merged.get("uscc") is None:
+        merged.pop("uscc")
+    rules.validate_unit(merged)
+    if data.get("uscc") and uow.session.scalar(sa.select(Unit.id).where(Unit.uscc == data["uscc"], Unit.id != unit.id)):
+        raise Conflict("unit_exists", "该统一社会信用代码的单位已登记", {"uscc": data["uscc"]})
+    for key in ("name", "kind", "league_city_code", "uscc", "contacts"):
+        if key in data:
+            setattr(unit, key, data[key].strip() if key == "name" else data[key])
     return unit_dict(unit)
 
 
@@ -113,6 +156,7 @@ def list_units(session, actor: Actor, filters: dict) -> list[dict]:
 def create_call(uow, actor: Actor, definition: dict) -> dict:
     actor.require(*OFFICERS)
     parsed = rules.load_call_definition(definition)
+    _check_call_unique(uow.session, parsed)
     call = Call(year=parsed["year"], title=parsed["title"], doc_no=parsed.get("doc_no"),
                 deadline=parsed["deadline_utc"], definition=parsed["definition"], created_by=actor.id)
     uow.session.add(call)
@@ -120,32 +164,50 @@ def create_call(uow, actor: Actor, definition: dict) -> dict:
     return call_dict(call)
 
 
+def _check_call_unique(session, parsed: dict, other_than: str | None = None) -> None:
+    q = sa.select(Call.id).where(Call.year == parsed["year"], Call.doc_no == parsed.get("doc_no"))
+    if other_than:
+        q = q.where(Call.id != other_than)
+    if session.scalar(q):
+        raise Conflict("call_exists", f"{parsed['year']}年度文号为{parsed.get('doc_no')}的申报通知已存在",
+                       {"year": parsed["year"], "doc_no": parsed.get("doc_no")})
+
+
 def update_call(uow, actor: Actor, call_id: str, definition: dict) -> dict:
+    """Replace a draft call's definition (full, or ``{"template": year, ...}``); refused once it is open."""
     actor.require(*OFFICERS)
-    call = _get(uow.session, Call, call_id, "call_not_found", "申报通知不存在")
+    call = uow.session.scalar(sa.select(Call).where(Call.id == call_id).with_for_update())
+    if call is None:
+        raise NotFound("call_not_found", "申报通知不存在", {"id": call_id})
     if call.status != "draft":
         raise Conflict("call_already_open", "申报通知已发布，不能再修改")
     parsed = rules.load_call_definition(definition)
+    _check_call_unique(uow.session, parsed, other_than=call.id)
     call.year, call.title, call.doc_no = parsed["year"], parsed["title"], parsed.get("doc_no")
     call.deadline, call.definition = parsed["deadline_utc"], parsed["definition"]
     return call_dict(call)
 
 
-def open_call(uow, actor: Actor, call_id: str) -> dict:
+def open_call(uow, actor: Actor, call_id: str, now: dt.datetime | None = None) -> dict:
     actor.require(*OFFICERS)
-    call = _get(uow.session, Call, call_id, "call_not_found", "申报通知不存在")
+    now = _now(now)
+    call = uow.session.scalar(sa.select(Call).where(Call.id == call_id).with_for_update())
+    if call is None:
+        raise NotFound("call_not_found", "申报通知不存在", {"id": call_id})
     if call.status != "draft":
         raise Conflict("call_already_open", "申报通知已发布")
-    if call.deadline <= utcnow():
+    if call.deadline <= now:
         raise Conflict("deadline_in_past", "截止时间已过，不能发布该申报通知")
-    call.status, call.opened_at = "open", utcnow()
+    call.status, call.opened_at = "open", now
     dcall = rules.domain_call(call.definition)
     uow.publish("call_opened", {"call": call_summary(call), "programmes": [
         {"code": p.code, "name": p.name, "rolling": p.rolling,
+         "eligible_unit_kinds": list(p.eligible_unit_kinds),
          "selection": [{"key": s.key, "label": s.label, "min": s.count.min, "max": s.count.max}
                        for s in p.selection],
-         "quotas": {k: {"min": r.min, "max": r.max} for k, r in p.quotas.items()}}
-        for p in dcall.programmes]})
+         "quotas": {k: {"min": r.min, "max": r.max} for k, r in p.quotas.items()},
+         "report_required": p.report.required}
+        for p in dcall.programmes], "recipients": {"unit_contacts": [], "user_ids": []}})
     return call_dict(call)
 
 
@@ -172,12 +234,13 @@ def _load_app_for(session, actor: Actor, application_id: str, lock: bool = False
     return app
 
 
-def create_application(uow, actor: Actor, data: dict) -> dict:
+def create_application(uow, actor: Actor, data: dict, now: dt.datetime | None = None) -> dict:
     actor.require("applicant_unit")
     s = uow.session
     call = _get(s, Call, data.get("call_id"), "call_not_found", "申报通知不存在")
     if call.status != "open":
         raise Conflict("call_not_open", "该申报通知尚未发布或已结束")
+    rules.check_deadline(call.definition, _now(now))
     unit = _get(s, Unit, actor.unit_id, "unit_not_found", "当前账号未关联申报单位")
     prog = rules.programme(call.definition, data.get("programme_code"))
     rules.check_unit_may_apply(prog, unit.kind)
@@ -191,21 +254,21 @@ def create_application(uow, actor: Actor, data: dict) -> dict:
     return app_dict(app, [])
 
 
-def update_application(uow, actor: Actor, application_id: str, data: dict) -> dict:
+def update_application(uow, actor: Actor, application_id: str, data: dict, now: dt.datetime | None = None) -> dict:
     s = uow.session
     app = _load_app_for(s, actor, application_id, lock=True)
     actor.require("applicant_unit")
     if app.status != "draft":
         raise Conflict("not_a_draft", "只有草稿状态的申报材料可以修改")
     call = s.get(Call, app.call_id)
-    rules.check_deadline(call.definition, utcnow())
+    rules.check_deadline(call.definition, _now(now))
     prog = rules.programme(call.definition, app.programme_code)
     form = data.get("form", app.form)
     rules.validate_form(prog, form, strict=False)
     app.form = form
     if "title" in data:
         app.title = (data["title"] or "").strip()
-    app.updated_at = utcnow()
+    app.updated_at = _now(now)
     return app_dict(app)
 
 
@@ -216,53 +279,100 @@ def get_application(session, actor: Actor, application_id: str) -> dict:
     return app_dict(app, docs)
 
 
-def list_applications(session, actor: Actor, filters: dict) -> list[dict]:
-    q = sa.select(Application).order_by(Application.created_at)
+def _application_query(actor: Actor, filters: dict):
+    q = sa.select(Application, Unit).join(Unit, Unit.id == Application.unit_id)
     if actor.role == "applicant_unit":
         q = q.where(Application.unit_id == actor.unit_id)
     else:
         actor.require(*STAFF)
     for key in ("call_id", "programme_code", "status", "unit_id"):
         if filters.get(key):
-            q = q.where(getattr(Application, key) == filters[key])
+            values = str(filters[key]).split(",")
+            col = getattr(Application, key)
+            q = q.where(col.in_(values) if len(values) > 1 else col == values[0])
     if filters.get("league_city_code"):
-        q = q.join(Unit, Unit.id == Application.unit_id).where(
-            Unit.league_city_code == filters["league_city_code"])
-    return [app_dict(a) for a in session.scalars(q)]
+        q = q.where(Unit.league_city_code == filters["league_city_code"])
+    return q
 
 
-def submit_application(uow, actor: Actor, application_id: str) -> dict:
+def _listed(a: Application, u: Unit) -> dict:
+    d = app_dict(a)
+    d.update({"unit_name": u.name, "unit_kind": u.kind, "league_city_code": u.league_city_code})
+    return d
+
+
+def _int(value, default: int, lo: int, hi: int) -> int:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return default
+    return max(lo, min(hi, n))
+
+
+def list_applications(session, actor: Actor, filters: dict) -> list[dict]:
+    """Every matching application (a unit sees its own); ``limit``/``offset`` narrow it."""
+    q = _application_query(actor, filters).order_by(Application.created_at, Application.id)
+    if filters.get("limit") not in (None, ""):
+        q = q.limit(_int(filters["limit"], MAX_PAGE, 1, MAX_PAGE)).offset(_int(filters.get("offset"), 0, 0, 10**9))
+    return [_listed(a, u) for a, u in session.execute(q)]
+
+
+def application_page(session, actor: Actor, filters: dict) -> dict:
+    """One page of matching applications with the total, for the officers' list views."""
+    limit = _int(filters.get("limit"), 50, 1, MAX_PAGE)
+    offset = _int(filters.get("offset"), 0, 0, 10**9)
+    q = _application_query(actor, filters)
+    total = session.scalar(sa.select(sa.func.count()).select_from(q.subquery()))
+    rows = session.execute(q.order_by(Application.created_at, Application.id).limit(limit).offset(offset))
+    return {"items": [_listed(a, u) for a, u in rows], "total": total, "limit": limit, "offset": offset}
+
+
+def _counting(session, call_id: str, programme_code: str, unit_id: str) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(Application).where(
+        Application.call_id == call_id, Application.programme_code == programme_code,
+        Application.unit_id == unit_id, Application.status.in_(COUNTING)))
+
+
+def _stored_docs(session, app_id: str, purpose: str = "application") -> list[Document]:
+    return session.scalars(sa.select(Document).where(
+        Document.application_id == app_id, Document.purpose == purpose, Document.status == "stored")
+        .order_by(Document.created_at)).all()
+
+
+def submit_application(uow, actor: Actor, application_id: str, now: dt.datetime | None = None) -> dict:
     actor.require("applicant_unit")
     s = uow.session
-    app = _load_app_for(s, actor, application_id)
+    now = _now(now)
+    # The application row is locked so one draft submitted twice at once is submitted once.
+    app = _load_app_for(s, actor, application_id, lock=True)
     call = s.get(Call, app.call_id)
-    now = utcnow()
     rules.check_deadline(call.definition, now)   # late is forfeited: refused, nothing changes
     new_status = rules.transition(app.status, "submit", actor.role)
     prog = rules.programme(call.definition, app.programme_code)
     rules.validate_form(prog, app.form, strict=True, definition=call.definition)
-    docs = s.scalars(sa.select(Document).where(Document.application_id == app.id,
-                                                Document.status == "stored")).all()
+    docs = _stored_docs(s, app.id)
     rules.check_required_documents(prog, {d.kind for d in docs})
-    # Quota, race-free: lock the unit's row so submissions of one unit are serialised, then count.
+    # Quota, race-free: lock the unit's row so submissions of one unit are serialised, then count. Under
+    # READ COMMITTED the count is a new statement after the lock is granted, so it sees every submission
+    # committed by the transaction that held the lock before us.
     unit = s.scalar(sa.select(Unit).where(Unit.id == app.unit_id).with_for_update())
-    used = s.scalar(sa.select(sa.func.count()).select_from(Application).where(
-        Application.call_id == call.id, Application.programme_code == app.programme_code,
-        Application.unit_id == unit.id, Application.status.in_(COUNTING)))
-    rules.check_quota(prog, unit.kind, used)
+    rules.check_quota(prog, unit.kind, _counting(s, call.id, app.programme_code, unit.id))
     app.status, app.submitted_at, app.updated_at = new_status, now, now
+    end = dreports.activity_end(prog, app.form)
+    app.report_due_on = dreports.report_due_date(prog, end) if end else None
     s.flush()
     uow.publish("application_submitted", application_payload(app, call, unit))
     return app_dict(app, docs)
 
 
-def withdraw_application(uow, actor: Actor, application_id: str, reason: str) -> dict:
+def withdraw_application(uow, actor: Actor, application_id: str, reason: str, now: dt.datetime | None = None) -> dict:
     actor.require("applicant_unit")
     s = uow.session
+    now = _now(now)
     app = _load_app_for(s, actor, application_id, lock=True)
     was = app.status
     app.status = rules.transition(app.status, "withdraw", actor.role)
-    app.ended_at, app.end_reason, app.updated_at = utcnow(), reason or None, utcnow()
+    app.ended_at, app.end_reason, app.updated_at = now, reason or None, now
     if was == "submitted":
         call, unit = s.get(Call, app.call_id), s.get(Unit, app.unit_id)
         payload = application_payload(app, call, unit)
@@ -271,12 +381,13 @@ def withdraw_application(uow, actor: Actor, application_id: str, reason: str) ->
     return app_dict(app)
 
 
-def receive_application(uow, actor: Actor, application_id: str, note: str) -> dict:
+def receive_application(uow, actor: Actor, application_id: str, note: str, now: dt.datetime | None = None) -> dict:
     actor.require("intake_clerk", "admin")
     s = uow.session
+    now = _now(now)
     app = _load_app_for(s, actor, application_id, lock=True)
     app.status = rules.transition(app.status, "receive", actor.role)
-    app.received_at, app.updated_at = utcnow(), utcnow()
+    app.received_at, app.updated_at = now, now
     call, unit = s.get(Call, app.call_id), s.get(Unit, app.unit_id)
     payload = application_payload(app, call, unit)
     payload["note"] = note
@@ -284,55 +395,216 @@ def receive_application(uow, actor: Actor, application_id: str, note: str) -> di
     return app_dict(app)
 
 
+def forfeit_late_drafts(uow, now: dt.datetime | None = None) -> list[str]:
+    """Mark drafts of calls whose deadline has passed as forfeited (逾期不报视为放弃), one event each.
+
+    Replicas may run this at the same moment: each application changes by a conditional UPDATE
+    (``WHERE status = 'draft'``), and only the transaction whose UPDATE changed the row publishes.
+    """
+    s = uow.session
+    now = _now(now)
+    uow.actor = Actor.system()
+    # the deadline is inclusive to the second (lifecycle.deadline_passed); the first late second starts after it
+    late_calls = s.scalars(sa.select(Call).where(Call.status == "open", Call.deadline < now)).all()
+    forfeited = []
+    for call in late_calls:
+        if not rules.deadline_passed(call.definition, now):
+            continue
+        new_status = rules.transition("draft", "forfeit", "system")
+        ids = s.scalars(sa.select(Application.id).where(Application.call_id == call.id,
+                                                        Application.status == "draft")).all()
+        for app_id in ids:
+            changed = s.execute(sa.update(Application).where(Application.id == app_id, Application.status == "draft")
+                                .values(status=new_status, ended_at=now, updated_at=now,
+                                        end_reason="逾期未提交，视为放弃")
+                                .execution_options(synchronize_session=False)).rowcount
+            if changed != 1:
+                continue  # another replica got there first
+            app = s.get(Application, app_id, populate_existing=True)
+            unit = s.get(Unit, app.unit_id)
+            payload = application_payload(app, call, unit)
+            payload["reason"] = "deadline_passed"
+            uow.publish("application_forfeited", payload)
+            forfeited.append(app_id)
+    return forfeited
+
+
+# officer views ----------------------------------------------------------------------------------------
+def _usage_rows(call: Call, unit: Unit, counts: dict) -> list[dict]:
+    dcall = rules.domain_call(call.definition)
+    rows = []
+    for prog in dcall.programmes:
+        if not prog.may_apply(unit.kind):
+            continue
+        rows.append(rules.quota_usage(prog, unit.kind, counts.get(prog.code, 0)))
+    return rows
+
+
+def _counts_by_unit(session, call_id: str, statuses) -> dict:
+    out: dict = {}
+    q = (sa.select(Application.unit_id, Application.programme_code, sa.func.count())
+         .where(Application.call_id == call_id, Application.status.in_(tuple(statuses)))
+         .group_by(Application.unit_id, Application.programme_code))
+    for unit_id, code, n in session.execute(q):
+        out.setdefault(unit_id, {})[code] = n
+    return out
+
+
+def quota_usage(session, actor: Actor, call_id: str, filters: dict) -> list[dict]:
+    """Per unit and programme: quota, used (submitted or received) and remaining; a unit sees its own."""
+    call = _get(session, Call, call_id, "call_not_found", "申报通知不存在")
+    q = sa.select(Unit).order_by(Unit.league_city_code, Unit.name)
+    if actor.role == "applicant_unit":
+        q = q.where(Unit.id == actor.unit_id)
+    else:
+        actor.require(*STAFF)
+    if filters.get("unit_id"):
+        q = q.where(Unit.id == filters["unit_id"])
+    if filters.get("league_city_code"):
+        q = q.where(Unit.league_city_code == filters["league_city_code"])
+    counts = _counts_by_unit(session, call.id, COUNTING)
+    out = []
+    for unit in session.scalars(q):
+        rows = _usage_rows(call, unit, counts.get(unit.id, {}))
+        if rows:
+            out.append({"unit": unit_dict(unit), "programmes": rows})
+    return out
+
+
+def unit_standing(session, actor: Actor, call_id: str) -> list[dict]:
+    """For deadline reminders: per unit, its drafts and its quota usage in this call (system or officers)."""
+    actor.require(*OFFICERS)
+    call = _get(session, Call, call_id, "call_not_found", "申报通知不存在")
+    counts = _counts_by_unit(session, call.id, COUNTING)
+    drafts = _counts_by_unit(session, call.id, ("draft",))
+    out = []
+    for unit in session.scalars(sa.select(Unit).order_by(Unit.league_city_code, Unit.name)):
+        rows = _usage_rows(call, unit, counts.get(unit.id, {}))
+        if not rows:
+            continue
+        limited = [r for r in rows if r["max"] is not None]
+        out.append({"unit": unit_dict(unit), "drafts": sum(drafts.get(unit.id, {}).values()),
+                    "drafts_by_programme": drafts.get(unit.id, {}),
+                    "quota": sum(r["max"] for r in limited), "used": sum(min(r["used"], r["max"]) for r in limited),
+                    "quota_left": sum(r["remaining"] for r in limited), "programmes": rows})
+    return out
+
+
+def export_call(session, actor: Actor, call_id: str, filters: dict) -> dict:
+    """The 申报汇总表 of a call's submissions (submitted and received) as .xlsx, base64 for the RPC hop."""
+    actor.require(*STAFF)
+    from .domain import export as dexport
+    call = _get(session, Call, call_id, "call_not_found", "申报通知不存在")
+    dcall = rules.domain_call(call.definition)
+    statuses = str(filters.get("status") or ",".join(COUNTING))
+    apps = list_applications(session, actor, {**filters, "call_id": call.id, "status": statuses, "limit": None})
+    rows = [dexport.summary_row(dcall, dcall.programme(a["programme_code"]), a) for a in apps]
+    data = dexport.build_summary_xlsx(rows, title=f"{call.year}年申报汇总表")
+    return {"filename": f"{call.year}年申报汇总表.xlsx", "mimetype": XLSX_MIMETYPE, "rows": len(rows),
+            "content_base64": base64.b64encode(data).decode("ascii")}
+
+
 # documents --------------------------------------------------------------------------------------------
 _SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 
 
-def request_upload(uow, store, actor: Actor, application_id: str, data: dict) -> dict:
+def _attachments_for(prog, purpose: str):
+    if purpose == "report":
+        if not prog.report.required:
+            raise Conflict("report_not_required", f"{prog.name}无需报送活动总结")
+        return prog.report.attachments
+    return prog.attachments
+
+
+def _check_may_upload(s, app: Application, call: Call, prog, purpose: str, now: dt.datetime) -> None:
+    if purpose == "application":
+        if app.status != "draft":
+            raise Conflict("not_a_draft", "只有草稿状态的申报材料可以上传附件")
+        rules.check_deadline(call.definition, now)
+    else:
+        if app.status not in COUNTING:
+            raise Conflict("not_submitted", "申报提交后才能报送活动总结材料")
+        if s.scalar(sa.select(Report.id).where(Report.application_id == app.id)):
+            raise Conflict("report_already_filed", "活动总结已报送，不能再上传材料")
+
+
+def _slot_problems(s, app: Application, spec, purpose: str, replaces_id: str | None) -> list[dict]:
+    """max_count per kind: a new version replaces one document; otherwise the kind must have room."""
+    stored = [d for d in _stored_docs(s, app.id, purpose) if d.kind == spec.kind]
+    if replaces_id:
+        if not any(d.id == replaces_id for d in stored):
+            return [{"path": "replaces", "code": "not_replaceable",
+                     "message": f"要替换的「{spec.label}」不存在或已被替换"}]
+        return []
+    if spec.max_count > 1 and len(stored) >= spec.max_count:
+        return [{"path": "kind", "code": "too_many_files",
+                 "message": f"「{spec.label}」最多上传{spec.max_count}个文件，请先替换已有文件"}]
+    return []
+
+
+def request_upload(uow, store, actor: Actor, application_id: str, data: dict, now: dt.datetime | None = None) -> dict:
     actor.require("applicant_unit")
     s = uow.session
+    now = _now(now)
     app = _load_app_for(s, actor, application_id)
-    if app.status != "draft":
-        raise Conflict("not_a_draft", "只有草稿状态的申报材料可以上传附件")
     call = s.get(Call, app.call_id)
     prog = rules.programme(call.definition, app.programme_code)
-    spec = rules.attachment_spec(prog, data.get("kind"))
-    problems = rules.check_upload_request(spec, data)
+    purpose = data.get("purpose") or "application"
+    if purpose not in ("application", "report"):
+        raise ValidationFailed("upload_invalid", "上传申请有误", [{"path": "purpose", "code": "invalid",
+                                                             "message": "用途只能是 application 或 report"}])
+    attachments = _attachments_for(prog, purpose)
+    _check_may_upload(s, app, call, prog, purpose, now)
+    spec = rules.attachment_spec(prog, data.get("kind"), attachments)
+    problems = rules.check_upload_request(spec, data) + _slot_problems(s, app, spec, purpose, data.get("replaces"))
     if problems:
-        raise ValidationFailed("upload_invalid", "上传申请有误，请按提示修改", problems)
+        raise ValidationFailed("upload_invalid", f"上传申请有误，请按提示修改：{problems[0]['message']}", problems)
     filename = _SAFE_NAME.sub("_", data["filename"])[-120:]
-    doc = Document(application_id=app.id, kind=spec.kind, filename=filename,
+    doc = Document(application_id=app.id, purpose=purpose, kind=spec.kind, filename=filename,
                    declared_sha256=data["sha256"].lower(), declared_size=int(data["size"]),
-                   object_key="", uploaded_by=actor.id)
+                   replaces_id=data.get("replaces") or None, object_key="", uploaded_by=actor.id, created_at=now)
     s.add(doc)
     s.flush()
-    doc.object_key = f"calls/{call.id}/applications/{app.id}/{doc.id}/{filename}"
+    doc.object_key = f"calls/{call.id}/applications/{app.id}/{purpose}/{doc.id}/{filename}"
     return {"document": doc_dict(doc), "upload_url": store.presigned_put(doc.object_key, 900),
             "method": "PUT", "expires_in": 900}
 
 
-def confirm_document(uow, store, actor: Actor, document_id: str) -> dict:
+def confirm_document(uow, store, actor: Actor, document_id: str, now: dt.datetime | None = None) -> dict:
     """Verify the uploaded object; a rejected document is recorded with its problems, then refused."""
     s = uow.session
+    now = _now(now)
     doc = _get(s, Document, document_id, "document_not_found", "附件不存在")
-    app = _load_app_for(s, actor, doc.application_id)
+    app = _load_app_for(s, actor, doc.application_id, lock=True)
     actor.require("applicant_unit")
     if doc.status == "stored":
         return doc_dict(doc)
+    if doc.status != "pending":
+        raise Conflict("document_not_pending", "该附件已处理，请重新申请上传", {"status": doc.status})
     call = s.get(Call, app.call_id)
-    spec = rules.attachment_spec(rules.programme(call.definition, app.programme_code), doc.kind)
+    prog = rules.programme(call.definition, app.programme_code)
+    _check_may_upload(s, app, call, prog, doc.purpose, now)
+    spec = rules.attachment_spec(prog, doc.kind, _attachments_for(prog, doc.purpose))
+    problems = _slot_problems(s, app, spec, doc.purpose, doc.replaces_id)
+    if problems:
+        doc.status, doc.problems = "rejected", problems
+        return {"rejected": {"code": "document_rejected", "message": problems[0]["message"], "details": problems},
+                "document": doc_dict(doc)}
     try:
         info = store.verify(doc.object_key, sha256=doc.declared_sha256, max_size=spec.max_bytes,
                             allowed=tuple(spec.types))
     except ValidationFailed as exc:
         doc.status, doc.problems = "rejected", exc.details
         return {"rejected": exc.to_dict(), "document": doc_dict(doc)}
-    # A new version of the same kind supersedes the previous one; earlier versions stay in the store.
+    # A new version supersedes the one it replaces (or, for a one-file kind, the current one); earlier
+    # versions stay in the store and stay downloadable by staff.
     for old in s.scalars(sa.select(Document).where(Document.application_id == app.id, Document.kind == doc.kind,
-                                                   Document.status == "stored")):
-        old.status = "superseded"
+                                                   Document.purpose == doc.purpose, Document.status == "stored")):
+        if old.id == doc.replaces_id or (doc.replaces_id is None and spec.max_count == 1):
+            old.status = "superseded"
+            doc.replaces_id = old.id
     doc.status, doc.version_id, doc.sha256 = "stored", info.version_id, info.sha256
-    doc.size, doc.content_type, doc.stored_at = info.size, info.content_type, utcnow()
+    doc.size, doc.content_type, doc.stored_at = info.size, info.content_type, now
     s.flush()
     unit = s.get(Unit, app.unit_id)
     payload = application_payload(app, call, unit)
@@ -342,9 +614,130 @@ def confirm_document(uow, store, actor: Actor, document_id: str) -> dict:
 
 
 def document_download(session, store, actor: Actor, document_id: str) -> dict:
+    """A presigned GET for someone allowed to see the application; superseded versions for staff only."""
     doc = _get(session, Document, document_id, "document_not_found", "附件不存在")
     _load_app_for(session, actor, doc.application_id)
-    if doc.status not in ("stored", "superseded"):
+    if doc.status == "superseded":
+        actor.require(*STAFF)
+    elif doc.status != "stored":
         raise Conflict("document_not_stored", "附件尚未通过检查，不能下载")
     return {"url": store.presigned_get(doc.object_key, 300, version_id=doc.version_id, filename=doc.filename),
-            "expires_in": 300}
+            "expires_in": 300, "document": doc_dict(doc)}
+
+
+# post-activity reports --------------------------------------------------------------------------------
+def report_dict(r: Report) -> dict:
+    return {"id": r.id, "application_id": r.application_id, "form": r.form, "document_ids": r.document_ids,
+            "activity_end": iso(r.activity_end_on), "due_on": iso(r.due_on), "late": r.late,
+            "filed_by": r.filed_by, "filed_at": iso(r.filed_at)}
+
+
+def _report_state(prog, app: Application, report: Report | None, now: dt.datetime) -> dict:
+    end = dreports.activity_end(prog, app.form)
+    st = dreports.report_status(prog, end, filed_on=local_today(report.filed_at) if report else None,
+                                today=local_today(now))
+    if st.state != "not_required" and app.status not in COUNTING and report is None:
+        return {"state": "not_required", "label": "无需报送", "due_on": None, "days_left": None, "late": False}
+    return {"state": st.state, "label": st.label, "due_on": iso(st.due_on), "due_at": end_of_local_day(st.due_on),
+            "days_left": st.days_left, "late": st.late}
+
+
+def get_report(session, actor: Actor, application_id: str, now: dt.datetime | None = None) -> dict:
+    app = _load_app_for(session, actor, application_id)
+    call = session.get(Call, app.call_id)
+    prog = rules.programme(call.definition, app.programme_code)
+    report = session.scalar(sa.select(Report).where(Report.application_id == app.id))
+    docs = session.scalars(sa.select(Document).where(Document.application_id == app.id, Document.purpose == "report")
+                           .order_by(Document.created_at)).all()
+    return {"application_id": app.id, "required": prog.report.required, "name": prog.report.name,
+            "status": _report_state(prog, app, report, _now(now)),
+            "report": report_dict(report) if report else None, "documents": [doc_dict(d) for d in docs]}
+
+
+def _photo_problems(form: dict, photos: dict) -> list[dict]:
+    problems = []
+    for i, item in enumerate(form.get("photos") or []):
+        ref = item.get("document_id") if isinstance(item, dict) else None
+        if ref and ref not in photos:
+            problems.append({"path": f"photos[{i}].document_id", "code": "photo_not_uploaded",
+                             "message": "照片须先作为本报告的「活动照片」上传并通过检查"})
+    return problems
+
+
+def file_report(uow, actor: Actor, application_id: str, data: dict, now: dt.datetime | None = None) -> dict:
+    actor.require("applicant_unit")
+    s = uow.session
+    now = _now(now)
+    app = _load_app_for(s, actor, application_id, lock=True)
+    call = s.get(Call, app.call_id)
+    prog = rules.programme(call.definition, app.programme_code)
+    if not prog.report.required:
+        raise Conflict("report_not_required", f"{prog.name}无需报送活动总结")
+    if app.status not in COUNTING:
+        raise Conflict("not_submitted", "申报提交后才能报送活动总结")
+    if s.scalar(sa.select(Report.id).where(Report.application_id == app.id)):
+        raise Conflict("report_already_filed", "活动总结已报送")
+    form = data.get("form") or {}
+    docs = _stored_docs(s, app.id, "report")
+    photos = {d.id: d for d in docs if d.kind == "activity_photo"}
+    problems = []
+    try:
+        rules.validate_report(prog, form)
+    except ValidationFailed as exc:
+        problems += exc.details or []
+    problems += _photo_problems(form, photos)
+    try:
+        rules.check_required_documents(prog, {d.kind for d in docs}, prog.report.attachments)
+    except ValidationFailed as exc:
+        problems += exc.details or []
+    if problems:
+        raise ValidationFailed("report_invalid", f"活动总结有{len(problems)}处需要修改，第一处：{problems[0]['message']}",
+                               problems)
+    end = dreports.activity_end(prog, app.form)
+    due = dreports.report_due_date(prog, end) if end else None
+    late = due is not None and local_today(now) > due
+    report = Report(application_id=app.id, form=form, document_ids=[d.id for d in docs], activity_end_on=end,
+                    due_on=due, late=late, filed_by=actor.id, filed_at=now)
+    s.add(report)
+    s.flush()
+    unit = s.get(Unit, app.unit_id)
+    payload = application_payload(app, call, unit)
+    payload["report"] = {**report_dict(report), "name": prog.report.name,
+                         "documents": [{"id": d.id, "kind": d.kind, "filename": d.filename} for d in docs]}
+    payload.update({"report_id": report.id, "activity_end": iso(end), "due_on": iso(due),
+                    "due_at": end_of_local_day(due), "filed_at": iso(now), "late": late})
+    uow.publish("report_filed", payload)
+    return report_dict(report)
+
+
+def flag_overdue_reports(uow, now: dt.datetime | None = None) -> list[str]:
+    """Emit report_overdue once per application whose report is past its due date and not filed.
+
+    The conditional UPDATE (``report_overdue_at IS NULL``) lets only one replica, once, publish.
+    """
+    s = uow.session
+    now = _now(now)
+    uow.actor = Actor.system()
+    today = local_today(now)
+    filed = sa.select(Report.application_id)
+    ids = s.scalars(sa.select(Application.id).where(
+        Application.report_due_on.is_not(None), Application.report_due_on < today,
+        Application.report_overdue_at.is_(None), Application.status.in_(COUNTING),
+        Application.id.not_in(filed))).all()
+    flagged = []
+    for app_id in ids:
+        changed = s.execute(sa.update(Application).where(Application.id == app_id,
+                                                         Application.report_overdue_at.is_(None))
+                            .values(report_overdue_at=now).execution_options(synchronize_session=False)).rowcount
+        if changed != 1:
+            continue
+        app = s.get(Application, app_id, populate_existing=True)
+        call, unit = s.get(Call, app.call_id), s.get(Unit, app.unit_id)
+        prog = rules.programme(call.definition, app.programme_code)
+        payload = application_payload(app, call, unit)
+        payload.update({"due_on": iso(app.report_due_on), "due_at": end_of_local_day(app.report_due_on),
+                        "activity_end": iso(dreports.activity_end(prog, app.form)),
+                        "report_name": prog.report.name})
+        uow.publish("report_overdue", payload)
+        flagged.append(app_id)
+    return flagged

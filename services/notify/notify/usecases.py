@@ -163,6 +163,15 @@ def learn(session, envelope: Mapping) -> None:
                                              "application_id": str(app_id)}, reviewer=reviewer)
         if etype == "score_submitted":
             row.scored_at = row.scored_at or now
+    if etype == "report_overdue" and app_id:
+        # Intake told people the report is overdue: notify's own overdue reminder would say it twice.
+        session.execute(_insert(session)(ReminderRun.__table__).values(
+            reminder_id=rem_overdue_id(str(app_id)), reminder_type="report_overdue_reminder", messages=0,
+            created_at=now).on_conflict_do_nothing())
+
+
+def rem_overdue_id(application_id: str) -> str:
+    return f"report_overdue_reminder:{application_id}"
 
 
 def _row(session, model, key: dict, **defaults):
@@ -244,14 +253,20 @@ def concerned_unit(payload: Mapping) -> str | None:
 
 
 def with_unit_users(envelope: dict, directory: Directory) -> dict:
-    """Add every active user of the concerned unit to ``recipients.user_ids`` (unit contacts stay)."""
+    """Add every active user of the concerned unit to ``recipients.user_ids`` (unit contacts stay);
+    for ``call_opened``, every active applicant-unit user."""
     p = envelope["payload"]
     unit_id = concerned_unit(p)
-    if not unit_id:
+    if envelope.get("type") == "call_opened":
+        # A new call concerns every applicant unit: each unit's users hear of it in their inbox.
+        people = directory.users_with_role("applicant_unit")
+    elif unit_id:
+        people = directory.users_of_unit(str(unit_id))
+    else:
         return envelope
     recipients = dict(p.get("recipients") or {})
     ids = [str(u) for u in recipients.get("user_ids") or []]
-    for u in directory.users_of_unit(str(unit_id)):
+    for u in people:
         if str(u["user_id"]) not in ids:
             ids.append(str(u["user_id"]))
     recipients["user_ids"] = ids

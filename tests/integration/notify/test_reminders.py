@@ -178,3 +178,19 @@ def test_report_reminders_come_3_days_before_the_due_time_and_after_it_unless_th
     assert {r["event_id"] for r in rows} == {f"report_overdue_reminder:{late['id']}"}
     assert {r["recipient_user_id"] for r in rows} == {suite.users["unit"]["id"], suite.users["officer"]["id"]}
     assert run_reminders(notify) == 0
+
+
+def test_when_intake_reports_an_overdue_report_notify_does_not_remind_of_it_a_second_time(suite):
+    notify = suite.start_notify()
+    suite.add_user("unit", "applicant_unit", unit_id=suite.unit_id)
+    due = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(days=5)
+    app = {**suite.application("逾期项目"), "report_due_at": due.isoformat()}
+    suite.publish("review", "application_selected", {"call": suite.call, "application": app,
+                                                     "recipients": {"unit_contacts": []}})
+    suite.publish("intake", "report_overdue", {"call": suite.call, "application": app, "due_at": due.isoformat(),
+                                               "recipients": {"unit_contacts": []}})
+    assert wait_for(lambda: suite.messages(event_type="report_overdue", channel="inapp"), timeout=20)
+    assert wait_for(lambda: suite.messages(event_type="application_selected", channel="inapp"), timeout=20)
+    set_clock(notify, due + dt.timedelta(days=1))
+    assert run_reminders(notify) == 0
+    assert suite.messages(event_type="report_overdue_reminder") == []

@@ -145,11 +145,26 @@ class LocalSuite:
             proc.wait(30)
 
     def stop(self):
-        for name in list(self.procs):
-            if name == "s3":
-                continue
-            self.kill(name, signal.SIGTERM)
-        self.kill("s3", signal.SIGTERM)
+        """SIGTERM every service at once (each finishes its in-flight work), then the object store."""
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not orphan processes
+        try:
+            running = {n: p for n, p in self.procs.items() if n != "s3" and p.poll() is None}
+            for proc in running.values():
+                os.killpg(proc.pid, signal.SIGTERM)
+            for name, proc in running.items():
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(10)
+            self.kill("s3", signal.SIGTERM)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    @staticmethod
+    def port_in_use(port: int) -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
 
     def admin(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([PY, "-m", "gateway.admin", *args], cwd=ROOT, env=self.env(), capture_output=True,

@@ -28,6 +28,11 @@ def main() -> int:
     suite = localsuite.LocalSuite(data, os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
                                   gateway_port=port, s3_port=int(os.environ.get("S3_PORT", "9000")),
                                   extra_env={"LOG_FORMAT": os.environ.get("LOG_FORMAT", "json")})
+    for what, p in (("网关", suite.gateway_port), ("对象存储", suite.s3_port)):
+        if suite.port_in_use(p):
+            print(f"端口 {p}（{what}）已被占用：可能已有一个 make run 在运行。请先停止它，"
+                  f"或用 GATEWAY_PORT / S3_PORT 指定其他端口。", file=sys.stderr)
+            return 2
     started = time.monotonic()
     try:
         print("▶ 启动对象存储（S3 兼容）、五个服务和网关……", flush=True)
@@ -56,5 +61,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    # Ctrl-C (and SIGTERM) stop everything started here, even when launched from a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     sys.exit(main())

@@ -9,3 +9,8 @@ Modules:
     storage  - MinIO client adapter: presigned PUT/GET, stat, SHA-256 verification, magic bytes
     auth     - the acting user carried in Nameko context data through every RPC and event
 """
+
+import warnings as _warnings
+
+# eventlet announces its bugfix-only status at import: a known risk of the stack (STACK.md), not news per process.
+_warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")

@@ -175,6 +175,9 @@ class NotifyService(ServiceBase):
             if not batch:
                 return tried
             for item in batch:
+                with self.db.transaction() as uow:
+                    if not uc.still_mine(uow, item, self.clock(), ch.lease):
+                        continue
                 sender = ch.channel(item.intent.channel)
                 try:
                     if sender is None:

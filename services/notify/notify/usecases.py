@@ -423,8 +423,21 @@ def claim_due(session, now: dt.datetime, limit: int, lease: dt.timedelta) -> lis
     return out
 
 
-def record_outcome(uow, message_id: str, outcome: AttemptOutcome, now: dt.datetime) -> Message:
+def still_mine(uow, claimed: Claimed, now: dt.datetime, lease: dt.timedelta) -> bool:
+    """Renew the lease just before sending; False when the lease ran out and another worker re-claimed the
+    message (its claim raised ``attempts``), so this worker must not send it too."""
+    result = uow.session.execute(
+        sa.update(Message.__table__)
+        .where(Message.__table__.c.id == claimed.id, Message.__table__.c.status == SENDING,
+               Message.__table__.c.attempts == claimed.attempt)
+        .values(next_attempt_at=now + lease))
+    return result.rowcount == 1
+
+
+def record_outcome(uow, message_id: str, outcome: AttemptOutcome, now: dt.datetime) -> Message | None:
     m = uow.session.get(Message, message_id, with_for_update=True)
+    if m is None or m.status != SENDING or m.attempts != outcome.attempts:
+        return None   # re-claimed by another worker meanwhile: its outcome is the one that counts
     m.status, m.attempts = outcome.status, outcome.attempts
     m.last_error = mask_text(outcome.error) if outcome.error else None
     m.next_attempt_at = outcome.next_attempt_at

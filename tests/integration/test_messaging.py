@@ -184,3 +184,19 @@ def test_a_handler_that_keeps_failing_dead_letters_the_message_and_replay_brings
     rows = wait_for(lambda: seen_rows(sink_cfg["DATABASE_URL"]), timeout=10)
     assert [r.name for r in rows] == ["poison"]
     assert deadletters.count(src_cfg["AMQP_URI"], dlq) == 0
+
+
+def test_the_declared_topology_lists_every_subscription_of_the_suite():
+    from grassroots import topology
+    assert topology.load() == topology.introspect(), \
+        "run `python -m grassroots.topology generate` after adding or renaming an event handler"
+
+
+def test_an_event_published_before_its_consumer_ever_started_is_kept(rabbit_config):
+    from grassroots import topology
+    from nameko.standalone.events import event_dispatcher
+    subs = [{"source": "src", "event_type": "thing_made", "queue": "evt-src-thing_made--sink.on_thing_made"}]
+    topology.declare_all(rabbit_config["AMQP_URI"], subscriptions=subs)
+    event_dispatcher(rabbit_config)("src", "thing_made", {"id": "x" * 32, "payload": {"name": "early"}})
+    from grassroots import deadletters  # reuse its passive queue count
+    assert deadletters.count(rabbit_config["AMQP_URI"], "evt-src-thing_made--sink.on_thing_made") == 1

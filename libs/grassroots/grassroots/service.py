@@ -17,6 +17,7 @@ from nameko.rpc import rpc as _nameko_rpc
 from .context import CurrentActor
 from .errors import EXPECTED
 from .metrics import MetricsServer, Observability
+from .topology import Topology
 
 
 def rpc(fn=None, **kwargs):
@@ -28,6 +29,7 @@ def rpc(fn=None, **kwargs):
 
 
 class ServiceBase:
+    topology = Topology()
     obs = Observability()
     metrics = MetricsServer()
     current_actor = CurrentActor()

@@ -93,9 +93,20 @@ def _json_response(status: int, payload, headers=None) -> Response:
                     mimetype="application/json", headers=headers or {})
 
 
+_VALIDATORS: dict[int, Draft202012Validator] = {}
+
+
+def _validator(schema: dict) -> Draft202012Validator:
+    # Compiling a schema costs more than validating a body: once per route, not once per request.
+    v = _VALIDATORS.get(id(schema))
+    if v is None:
+        v = _VALIDATORS[id(schema)] = Draft202012Validator(schema)
+    return v
+
+
 def _validation_problems(schema: dict, body) -> list[dict]:
     problems = []
-    for err in sorted(Draft202012Validator(schema).iter_errors(body), key=lambda e: list(e.path)):
+    for err in sorted(_validator(schema).iter_errors(body), key=lambda e: list(e.path)):
         path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err.absolute_path).replace(".[", "[")
         if err.validator == "required":
             missing = err.message.split("'")[1] if "'" in err.message else ""

@@ -3,6 +3,7 @@ every Deployment has both probes, resources, a matching HorizontalPodAutoscaler 
 and the pieces refer to each other correctly (Secrets, ConfigMaps, Services, kustomizations)."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,14 @@ def manifest_files() -> list[Path]:
     return sorted(p for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml")
 
 
+@functools.lru_cache(maxsize=None)
+def _parsed(path: Path) -> tuple:
+    return tuple(d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d)
+
+
 def load(path: Path) -> list[dict]:
-    return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+    """The objects of one manifest file (parsed once per run; tests read them, never change them)."""
+    return list(_parsed(path))
 
 
 def all_objects(include_examples: bool = True) -> list[dict]:

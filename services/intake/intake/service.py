@@ -9,16 +9,34 @@ from __future__ import annotations
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
+import functools
+
 from grassroots.db import Database, utcnow
-from grassroots.errors import ValidationFailed
+from grassroots.errors import ERROR_CLASSES, DomainError, ValidationFailed
 from grassroots.logging import get_logger
-from grassroots.service import ServiceBase, rpc
+from grassroots.service import ServiceBase
+from grassroots.service import rpc as _rpc
 from grassroots.storage import Storage
 
 from . import usecases as uc
 from .models import Base
 
 log = get_logger("intake")
+
+
+def rpc(fn):
+    """grassroots' rpc, with domain-specific error subclasses (e.g. CallDefinitionInvalid) sent as their
+    shared base class: the gateway rebuilds errors by class name and knows only the shared ones."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as exc:
+            if type(exc).__name__ in ERROR_CLASSES:
+                raise
+            base = next(c for c in type(exc).__mro__ if c.__name__ in ERROR_CLASSES)
+            raise base(exc.code, exc.message, exc.details) from None
+    return _rpc(wrapper)
 
 
 class ConfigTimer(Timer):

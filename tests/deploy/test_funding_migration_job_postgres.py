@@ -88,3 +88,87 @@ def test_after_the_funding_job_the_app_role_cannot_change_audit_rows_but_works_i
         conn.close()
     # running the job again (a redeploy) is harmless
     assert run_job(url(funding_database["owner_dsn"]), funding_database["app"]).returncode == 0
+
+
+def _broker_vhost():
+    import localsuite  # scripts/, put on sys.path by the root conftest
+    try:
+        return localsuite, localsuite.create_vhost(f"deploy-{uuid.uuid4().hex[:8]}")
+    except Exception as exc:  # noqa: BLE001 - no broker or no management API here
+        pytest.skip(f"RabbitMQ with its management API is unreachable: {exc}")
+
+
+def test_funding_runs_as_the_app_role_the_way_the_deployment_starts_and_probes_it(funding_database, tmp_path):
+    """The migration job, then `python -m grassroots.serve funding` as funding_app with the deployment's
+    environment: alive on /metrics, ready by the broker probe, handles an event (budget, audit record, outbox)
+    without a privilege error, and exits cleanly on SIGTERM."""
+    import signal
+    import time
+    import urllib.request
+
+    from kombu import Connection, Exchange, Producer
+
+    from grassroots.events import make_envelope
+
+    localsuite, amqp_uri = _broker_vhost()
+    vhost = amqp_uri.rsplit("/", 1)[1]
+    proc = None
+    log_path = tmp_path / "funding.log"
+    try:
+        assert run_job(url(funding_database["owner_dsn"]), funding_database["app"]).returncode == 0
+        metrics_port = localsuite.free_port()
+        env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+        env.update({"FUNDING_DATABASE_URL": url(funding_database["app_dsn"]), "AMQP_URI": amqp_uri,
+                    "MIGRATE_ON_START": "0", "METRICS_PORT": str(metrics_port), "METRICS_ADDRESS": "127.0.0.1",
+                    "LOG_FORMAT": "json", "DATA_DIR": str(tmp_path / "data"), "OUTBOX_POLL_SECONDS": "0.2",
+                    "PYTHONUNBUFFERED": "1"})
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "grassroots.serve", "funding"], cwd=ROOT, env=env,
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # liveness, as the Deployment's livenessProbe
+        assert localsuite.wait_http(f"http://127.0.0.1:{metrics_port}/metrics", 60), log_path.read_text()
+        # readiness, as the Deployment's readinessProbe and the image's HEALTHCHECK
+        probe = [sys.executable, "-m", "grassroots.probe", "ready", "funding"]
+        deadline = time.monotonic() + 60
+        while subprocess.run(probe, env=env, capture_output=True, timeout=30).returncode != 0:
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(1)
+
+        app_id = uuid.uuid4().hex
+        envelope = make_envelope("application_selected", {
+            "call": {"id": uuid.uuid4().hex}, "recipients": {},
+            "application": {"id": app_id, "programme_code": "expert_service", "unit_id": uuid.uuid4().hex,
+                            "unit_name": "测试单位", "league_city_code": "150100", "title": "部署测试", "form": {}},
+        }, source="review", actor=None, correlation_id=uuid.uuid4().hex)
+        with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
+            Producer(conn.channel()).publish(envelope, exchange=Exchange("review.events", type="topic", durable=True),
+                                             routing_key="application_selected", serializer="json", delivery_mode=2)
+
+        owner = psycopg2.connect(funding_database["owner_dsn"])
+        owner.autocommit = True
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                with owner.cursor() as cur:
+                    cur.execute("SELECT count(*) FROM budget WHERE application_id = %s", (app_id,))
+                    budgets = cur.fetchone()[0]
+                    cur.execute("SELECT count(*) FROM audit_record")
+                    audits = cur.fetchone()[0]
+                    cur.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                    unpublished = cur.fetchone()[0]
+                if budgets == 1 and audits >= 1 and unpublished == 0:
+                    break
+                assert time.monotonic() < deadline, (budgets, audits, unpublished, log_path.read_text()[-3000:])
+                time.sleep(0.3)
+        finally:
+            owner.close()
+
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(120) == 0, log_path.read_text()[-3000:]
+        text = log_path.read_text()
+        assert "permission denied" not in text.lower() and "InsufficientPrivilege" not in text, text[-3000:]
+    finally:
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        localsuite.delete_vhost(vhost)

@@ -37,6 +37,13 @@ SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', :'db', :'owner') 
 SQL
 }
 
+# Check every password before creating anything: the postgres image does not rerun init scripts on a data
+# directory it has already initialised, so a half-done run would leave databases missing for good.
+for var in INTAKE_DB_PASSWORD REVIEW_DB_PASSWORD EXPERTS_DB_PASSWORD NOTIFY_DB_PASSWORD GATEWAY_DB_PASSWORD \
+           FUNDING_OWNER_DB_PASSWORD FUNDING_APP_DB_PASSWORD; do
+  require "$var"
+done
+
 for svc in intake review experts notify gateway; do
   create_role "$svc" "${svc^^}_DB_PASSWORD"
   create_database "$svc" "$svc"

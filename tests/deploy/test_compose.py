@@ -178,3 +178,25 @@ def test_every_variable_the_compose_file_reads_is_documented_in_the_env_example(
                 j -= 1
             assert j >= 0 and lines[j].startswith("#"), line
     assert set(documented) - used == set(), "documented but unused"
+
+
+def test_kubernetes_gives_each_service_every_variable_compose_gives_it(rendered):
+    """The two deployments drift apart silently otherwise: a setting added to one only works there."""
+    import yaml
+
+    k8s = DEPLOY / "k8s"
+    docs = [d for p in k8s.rglob("*.yaml") if p.name != "kustomization.yaml"
+            for d in yaml.safe_load_all(p.read_text(encoding="utf-8")) if d]
+    configmap = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "grassroots-config")
+    secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    for svc in SERVICES:
+        container = deployments[svc]["spec"]["template"]["spec"]["containers"][0]
+        names = {e["name"] for e in container.get("env", [])}
+        for source in container.get("envFrom", []):
+            if "configMapRef" in source:
+                names |= set(configmap["data"])
+            if "secretRef" in source:
+                names |= set(secrets[source["secretRef"]["name"]]["stringData"])
+        missing = set(rendered["services"][svc]["environment"]) - names
+        assert not missing, f"{svc}: set in Compose, not in Kubernetes: {sorted(missing)}"

@@ -58,3 +58,17 @@ def test_the_build_context_leaves_out_the_virtualenv_data_history_tests_and_benc
     for needed in ("constraints.txt", "libs", "services"):
         assert needed not in lines and f"{needed}/" not in lines
     assert "!deploy/funding" in lines
+
+
+def test_the_funding_image_holds_the_grant_step_where_the_migration_jobs_call_it():
+    import yaml
+
+    from deploy_helpers import DEPLOY
+    text = (ROOT / "services" / "funding" / "Dockerfile").read_text(encoding="utf-8")
+    copied = re.search(r"(?m)^COPY deploy/funding/apply_grants\.py (\S+)$", text)
+    assert copied
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert f"python {copied.group(1)}" in " ".join(compose["services"]["migrate-funding"]["command"])
+    jobs = list(yaml.safe_load_all((DEPLOY / "k8s" / "migrations" / "jobs.yaml").read_text(encoding="utf-8")))
+    job = next(j for j in jobs if j["metadata"]["name"] == "migrate-funding")
+    assert f"python {copied.group(1)}" in " ".join(job["spec"]["template"]["spec"]["containers"][0]["command"])

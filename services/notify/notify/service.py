@@ -10,7 +10,6 @@ NOTIFY_RETRY_JITTER (0.5).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, ServiceProxy
@@ -19,6 +18,7 @@ from nameko.timer import Timer
 from grassroots.context import USER_KEY, Actor
 from grassroots.db import Database, utcnow
 from grassroots.events import event_handler
+from grassroots.logging import get_logger
 from grassroots.service import ServiceBase, rpc
 
 from . import usecases as uc
@@ -27,7 +27,7 @@ from .domain import reminders as rem
 from .domain.retry import RetryPolicy, after_failure, after_success
 from .models import Base
 
-log = logging.getLogger("notify")
+log = get_logger("notify")
 
 
 class ConfigTimer(Timer):
@@ -86,7 +86,7 @@ class Channels(DependencyProvider):
         cfg = self.container.config
         self.email = EmailSender(SmtpConfig.from_config(cfg)) if cfg.get("SMTP_HOST") else None
         if self.email is None:
-            log.warning("smtp_not_configured: SMTP_HOST is unset, e-mail messages are recorded as skipped")
+            log.warning("smtp_not_configured", effect="SMTP_HOST is unset: e-mail messages are recorded as skipped")
         self.sms = SmsChannel(make_sms_sender(cfg))
         self.policy = RetryPolicy(
             base=dt.timedelta(seconds=float(cfg.get("NOTIFY_RETRY_BASE_SECONDS") or 30)),
@@ -224,7 +224,7 @@ class NotifyService(ServiceBase):
                 made += len(uc.store(uow, planned, source="notify", now=now,
                                      email_enabled=self.channels.email is not None))
         if made:
-            log.info("reminders_made messages=%d", made)
+            log.info("reminders_made", messages=made)
         return made
 
     # inbox, preferences, delivery log -----------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
@@ -23,6 +22,7 @@ import sqlalchemy as sa
 from grassroots.context import Actor
 from grassroots.db import utcnow
 from grassroots.errors import NotFound, ValidationFailed
+from grassroots.logging import get_logger
 
 from .domain import CHANNELS, DEFAULT_CHANNELS, EMAIL, INAPP, SMS, MessageIntent, Preferences, Recipient, route
 from .domain import reminders as rem
@@ -31,7 +31,7 @@ from .domain.retry import FAILED, PENDING, RETRYING, SENT, AttemptOutcome
 from .domain.routing import recipients_for
 from .models import ApplicationFact, AssignmentFact, CallFact, Message, Preference, ReminderRun, RoundFact
 
-log = logging.getLogger("notify")
+log = get_logger("notify")
 
 SENDING = "sending"      # leased to one delivery worker
 SKIPPED = "skipped"      # the channel is not configured: recorded, visible, not sent
@@ -368,8 +368,8 @@ def store(uow, planned: Iterable[Planned], *, source: str, now: dt.datetime, ema
         row = session.get(Message, values["id"])
         created.append(row)
         if status == SKIPPED:
-            log.warning("message_skipped id=%s type=%s channel=%s to=%s reason=%s", row.id, row.event_type,
-                        row.channel, mask_address(row.channel, row.address), error)
+            log.warning("message_skipped", message_id=row.id, event_type=row.event_type, channel=row.channel,
+                        to=mask_address(row.channel, row.address), reason=error)
             uow.publish("message_failed", message_event(row))
         elif status == SENT:
             uow.publish("message_delivered", message_event(row))
@@ -445,12 +445,12 @@ def record_outcome(uow, message_id: str, outcome: AttemptOutcome, now: dt.dateti
         m.sent_at = now
         uow.publish("message_delivered", message_event(m))
     elif outcome.status == FAILED:
-        log.error("message_failed id=%s type=%s channel=%s to=%s attempts=%d error=%s", m.id, m.event_type,
-                  m.channel, mask_address(m.channel, m.address), m.attempts, m.last_error)
+        log.error("message_failed", message_id=m.id, event_type=m.event_type, channel=m.channel,
+                  to=mask_address(m.channel, m.address), attempts=m.attempts, error=m.last_error)
         uow.publish("message_failed", message_event(m))
     else:
-        log.warning("message_retrying id=%s channel=%s attempts=%d next=%s error=%s", m.id, m.channel,
-                    m.attempts, _iso(m.next_attempt_at), m.last_error)
+        log.warning("message_retrying", message_id=m.id, channel=m.channel, attempts=m.attempts,
+                    next_attempt_at=_iso(m.next_attempt_at), error=m.last_error)
     return m
 
 

@@ -52,7 +52,7 @@ def test_deadline_reminders_reach_units_with_drafts_or_unused_quota_7_days_and_1
     unit_a = intake_call(intake, "create_unit", {
         "name": "呼和浩特市人力资源和社会保障局", "kind": "league_city", "league_city_code": "150100",
         "uscc": demo_uscc(seed), "contacts": [{"name": "王敏", "email": "wangmin@hhht.example.cn"}]})
-    unit_b = intake_call(intake, "create_unit", {
+    intake_call(intake, "create_unit", {
         "name": "包头市人力资源和社会保障局", "kind": "league_city", "league_city_code": "150200",
         "uscc": demo_uscc(seed + 1), "contacts": [{"name": "刘洋", "email": "liuyang@bt.example.cn"}]})
     suite.add_user("unit_a", "applicant_unit", unit_id=unit_a["id"])

@@ -12,6 +12,7 @@ Environment (all optional):
     S3_ENDPOINT              127.0.0.1:9000      S3_PUBLIC_ENDPOINT (what browsers reach; default S3_ENDPOINT)
     S3_ACCESS_KEY/S3_SECRET_KEY  grassroots / grassroots-secret
     S3_BUCKET                grassroots-documents  S3_SECURE 0|1  S3_REGION us-east-1
+    S3_PUBLIC_SECURE         0|1: scheme of presigned URLs (default: S3_SECURE)
     JWT_SECRET               (a development default; set it in deployment)   JWT_TTL_SECONDS 3600
     GATEWAY_ADDRESS          127.0.0.1:8000
     LOG_FORMAT               console|json (json when not a terminal)   LOG_LEVEL INFO
@@ -82,6 +83,8 @@ def nameko_config(service: str) -> dict:
         "S3_SECRET_KEY": env("S3_SECRET_KEY"),
         "S3_BUCKET": env("S3_BUCKET"),
         "S3_SECURE": env("S3_SECURE") == "1",
+        # Browsers may reach the store through TLS (an Ingress) while services talk plain HTTP inside.
+        "S3_PUBLIC_SECURE": (env("S3_PUBLIC_SECURE") == "1") if env("S3_PUBLIC_SECURE", "") else None,
         "S3_REGION": env("S3_REGION"),
         "JWT_SECRET": env("JWT_SECRET"),
         "JWT_TTL_SECONDS": int(env("JWT_TTL_SECONDS")),

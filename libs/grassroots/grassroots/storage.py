@@ -53,21 +53,23 @@ class StoredObject:
 
 class ObjectStore:
     def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = False,
-                 region: str = "us-east-1", public_endpoint: str | None = None):
+                 region: str = "us-east-1", public_endpoint: str | None = None, public_secure: bool | None = None):
         self.bucket = bucket
         self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure,
                             region=region)
         self.endpoint = endpoint
         self.public_endpoint = public_endpoint or endpoint
         # A separate client signs URLs for the host browsers reach (the signature covers the host).
-        self.signer = (self.client if self.public_endpoint == endpoint else
+        public_secure = secure if public_secure is None else public_secure
+        self.signer = (self.client if (self.public_endpoint, public_secure) == (endpoint, secure) else
                        Minio(self.public_endpoint, access_key=access_key, secret_key=secret_key,
-                             secure=secure, region=region))
+                             secure=public_secure, region=region))
 
     @classmethod
     def from_config(cls, cfg: dict) -> "ObjectStore":
         return cls(cfg["S3_ENDPOINT"], cfg["S3_ACCESS_KEY"], cfg["S3_SECRET_KEY"], cfg["S3_BUCKET"],
-                   bool(cfg.get("S3_SECURE")), cfg.get("S3_REGION", "us-east-1"), cfg.get("S3_PUBLIC_ENDPOINT"))
+                   bool(cfg.get("S3_SECURE")), cfg.get("S3_REGION", "us-east-1"), cfg.get("S3_PUBLIC_ENDPOINT"),
+                   cfg.get("S3_PUBLIC_SECURE"))
 
     def ensure_bucket(self, versioning: bool = True):
         if not self.client.bucket_exists(self.bucket):

@@ -79,6 +79,6 @@ def test_versions_are_kept_when_a_document_is_uploaded_again(store):
 
 
 def test_presigned_urls_use_the_public_host_and_scheme_browsers_reach(s3_server):
-    cfg = dict(s3_server, S3_BUCKET="b", S3_PUBLIC_ENDPOINT="files.example.cn", S3_PUBLIC_SECURE=True)
+    cfg = dict(s3_server, S3_BUCKET="docs-bucket", S3_PUBLIC_ENDPOINT="files.example.cn", S3_PUBLIC_SECURE=True)
     url = ObjectStore.from_config(cfg).presigned_get("a/b.pdf", 60)
-    assert url.startswith("https://files.example.cn/b/a/b.pdf?")
+    assert url.startswith("https://files.example.cn/docs-bucket/a/b.pdf?")

@@ -81,9 +81,16 @@ def configure(service: str, level: str | None = None, fmt: str | None = None) ->
         cache_logger_on_first_use=True,
     )
     _configured_service = service
-    # Nameko and kombu log through the standard library: route them to stderr at WARNING.
-    _stdlib_logging.basicConfig(stream=sys.stderr, level=_stdlib_logging.WARNING,
-                                format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Nameko and kombu log through the standard library: render their lines like ours (JSON, masked).
+    handler = _stdlib_logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, structlog.processors.add_log_level,
+                           structlog.processors.TimeStamper(fmt="iso", utc=True), _add_service, mask_pii,
+                           structlog.processors.format_exc_info]))
+    root = _stdlib_logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(_stdlib_logging.WARNING)
 
 
 def _add_service(_logger, _method, event_dict):

@@ -130,6 +130,14 @@ def run(base_url: str, admin_user: str = "admin", admin_password: str = PASSWORD
 
     sub = c["unit"].call("POST", f"/api/v1/applications/{app['id']}/submit")
     say(f"· 申报单位提交申报，状态：{sub['status']}")
+    usage = c["officer"].call("GET", f"/api/v1/calls/{call['id']}/quota-usage", unit_id=unit["id"])
+    team = next(p for p in usage[0]["programmes"] if p["programme"] == "service_team")
+    xlsx = c["officer"].session.get(f"{c['officer'].base}/api/v1/calls/{call['id']}/export.xlsx", timeout=60,
+                                    headers={"Authorization": f"Bearer {c['officer'].token}"})
+    if xlsx.status_code != 200:
+        raise ApiError(xlsx.status_code, xlsx.text)
+    say(f"· 项目处查看名额：{team['programme_name']}已用 {team['used']} 个（限报 {team['quota_label']}）；"
+        f"导出申报汇总表 {len(xlsx.content)} 字节")
     pause("submitted")
 
     c["officer"].wait_for("GET", "/api/v1/review/candidates",

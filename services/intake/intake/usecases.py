@@ -241,6 +241,8 @@ def create_application(uow, actor: Actor, data: dict, now: dt.datetime | None = 
     if call.status != "open":
         raise Conflict("call_not_open", "该申报通知尚未发布或已结束")
     rules.check_deadline(call.definition, _now(now))
+    if not actor.unit_id:
+        raise Forbidden("no_unit", "当前账号未关联申报单位，请联系管理员")
     unit = _get(s, Unit, actor.unit_id, "unit_not_found", "当前账号未关联申报单位")
     prog = rules.programme(call.definition, data.get("programme_code"))
     rules.check_unit_may_apply(prog, unit.kind)

@@ -195,3 +195,28 @@ def test_a_report_cannot_be_filed_for_a_draft(intake):
     with pytest.raises(DomainError) as exc:
         intake.call(unit["user"], "file_report", app["id"], {"form": {"summary": "x"}})
     assert exc.value.code == "not_submitted"
+
+
+def test_a_service_team_files_its_project_summary_within_thirty_days_of_the_last_service_day(intake, kit):
+    call = intake.open_call(2025)
+    unit = intake.unit("league_city")
+    app = intake.ready(call, unit, "service_team")          # service period ends 2025-06-20
+    intake.call(unit["user"], "submit_application", app["id"])
+    assert intake.call(unit["user"], "get_application", app["id"])["report_due_on"] == "2025-07-20"
+    intake.at(kit.local(2025, 7, 1, 10, 0, 0))
+    form = {"summary": "服务团在武川县开展服务十天。", "results": "培训基层技术人员210人次。", "experts_count": 6,
+            "people_served": 210}
+    with pytest.raises(DomainError) as exc:
+        intake.call(unit["user"], "file_report", app["id"], {"form": form})
+    assert [p["path"] for p in exc.value.details] == ["project_summary"]      # photos are optional here
+    intake.upload(unit, app["id"], "project_summary", purpose="report")
+    report = intake.call(unit["user"], "file_report", app["id"], {"form": form})
+    assert (report["due_on"], report["late"]) == ("2025-07-20", False)
+
+
+def test_a_user_of_role_applicant_unit_without_a_unit_cannot_apply(intake, kit):
+    call = intake.open_call(2025)
+    with pytest.raises(DomainError) as exc:
+        intake.call({"id": "u-x", "role": "applicant_unit"}, "create_application",
+                    {"call_id": call["id"], "programme_code": "chizi", "form": {}})
+    assert exc.value.code == "no_unit" and exc.value.status == 403

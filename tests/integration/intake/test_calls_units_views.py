@@ -196,3 +196,12 @@ def test_unit_standing_gives_notify_drafts_and_quota_per_unit_for_the_system_and
         with pytest.raises(DomainError) as exc:
             intake.call(who, "unit_standing", call["id"])
         assert exc.value.code == "forbidden_role"
+
+
+def test_a_second_call_with_the_same_year_and_document_number_is_refused(intake, kit):
+    intake.call(kit.OFFICER, "create_call", {"template": 2025})
+    with pytest.raises(DomainError) as exc:
+        intake.call(kit.OFFICER, "create_call", {"template": 2025})
+    assert exc.value.code == "call_exists" and exc.value.status == 409
+    other = intake.call(kit.OFFICER, "create_call", {"template": 2025, "doc_no": "内人社办发〔2025〕6号"})
+    assert other["doc_no"] == "内人社办发〔2025〕6号"

@@ -205,10 +205,10 @@ class NotifyService(ServiceBase):
         for call in calls:
             if rem.deadline_mark(now, call.deadline) is None:
                 continue
-            applications = self.intake.list_applications({"call_id": call.call_id})
-            units = self.intake.list_units({})
+            # Drafts and quota use are not in intake's events: ask intake, as the system actor.
+            standing = self.intake.unit_standing(call.call_id)
             deadlines.append(rem.CallDeadline(call=call.summary, deadline=call.deadline,
-                                              units=uc.unit_standings(call, applications, units)))
+                                              units=uc.unit_standings(standing)))
         envelopes = (rem.deadline_reminders(now, deadlines) + rem.report_reminders(now, reports)
                      + rem.scoring_reminders(now, rounds))
         made = 0

@@ -460,23 +460,19 @@ def calls_near_deadline(session, now: dt.datetime) -> list[CallFact]:
     return list(session.scalars(sa.select(CallFact).where(CallFact.deadline > now, CallFact.deadline <= horizon)))
 
 
-def unit_standings(call: CallFact, applications: list[dict], units: list[dict]) -> list[rem.UnitStanding]:
-    """Drafts and quota use per unit, from intake's answers (list_applications, list_units)."""
-    quotas = {p.get("code"): p.get("quotas") or {} for p in call.programmes or []}
+def unit_standings(rows: list[dict]) -> list[rem.UnitStanding]:
+    """Intake's ``unit_standing(call_id)`` answer (per unit: drafts, finite quota and its use) as domain facts.
+
+    Intake counts quota by its own rules (eligible kinds, unlimited kinds left out), so notify does not
+    recompute them from the call's quotas."""
     out = []
-    for unit in units:
-        mine = [a for a in applications if a.get("unit_id") == unit["id"]]
-        drafts = sum(1 for a in mine if a.get("status") == "draft")
-        quota = used = 0
-        for code, by_kind in quotas.items():
-            rng = by_kind.get(unit.get("kind"))
-            if rng is None or rng.get("max") is None:
-                continue  # not eligible, or unlimited: nothing to remind about
-            n = sum(1 for a in mine if a.get("programme_code") == code and a.get("status") in ("submitted", "received"))
-            quota += int(rng["max"])
-            used += min(n, int(rng["max"]))
-        out.append(rem.UnitStanding(unit_id=unit["id"], unit_name=unit.get("name") or "", drafts=drafts,
-                                    quota=quota, used=used, contacts=unit.get("contacts") or ()))
+    for row in rows:
+        unit = row.get("unit") or {}
+        quota = row.get("quota")
+        out.append(rem.UnitStanding(unit_id=str(unit["id"]), unit_name=unit.get("name") or "",
+                                    drafts=int(row.get("drafts") or 0),
+                                    quota=int(quota) if quota is not None else None,
+                                    used=int(row.get("used") or 0), contacts=unit.get("contacts") or ()))
     return out
 
 

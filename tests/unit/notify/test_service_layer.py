@@ -1,37 +1,20 @@
 """The service layer's pure helpers: unit standings for deadline reminders, and who counts as concerned."""
 from __future__ import annotations
 
-from notify.models import CallFact
 from notify.usecases import Directory, unit_standings, with_unit_users
 
 
-def call_with_quotas():
-    return CallFact(call_id="c1", summary={}, programmes=[
-        {"code": "service_team", "quotas": {"league_city": {"min": None, "max": 2}, "national_base": {"max": 1}}},
-        {"code": "returnee", "quotas": {"league_city": {"max": 1}, "returnee_park": {"max": None}}},
-    ])
-
-
-def test_a_unit_standing_counts_drafts_and_the_quota_left_over_the_programmes_it_may_apply_to():
-    apps = [
-        {"unit_id": "u1", "programme_code": "service_team", "status": "submitted"},
-        {"unit_id": "u1", "programme_code": "service_team", "status": "draft"},
-        {"unit_id": "u1", "programme_code": "returnee", "status": "withdrawn"},
-        {"unit_id": "u2", "programme_code": "service_team", "status": "received"},
+def test_intakes_unit_standing_becomes_the_facts_of_deadline_reminders():
+    rows = [
+        {"unit": {"id": "u1", "name": "甲", "contacts": [{"name": "王"}]}, "drafts": 1, "quota": 3, "used": 1},
+        {"unit": {"id": "u2", "name": "乙", "contacts": []}, "drafts": 0, "quota": 2, "used": 2},
+        {"unit": {"id": "park", "name": "园"}, "drafts": 0, "quota": None, "used": 0},
     ]
-    units = [{"id": "u1", "name": "甲", "kind": "league_city", "contacts": [{"name": "王"}]},
-             {"id": "park", "name": "园", "kind": "returnee_park", "contacts": []}]
-    u1, park = unit_standings(call_with_quotas(), apps, units)
-    assert (u1.drafts, u1.quota, u1.used, u1.quota_left) == (1, 3, 1, 2)
-    assert u1.contacts == [{"name": "王"}]
-    # unlimited quota (returnee parks) is nothing to remind about
-    assert (park.quota_left, park.needs_reminder) == (0, False)
-
-
-def test_used_quota_never_counts_beyond_the_quota_of_a_programme():
-    apps = [{"unit_id": "u1", "programme_code": "service_team", "status": "submitted"}] * 3
-    [u1] = unit_standings(call_with_quotas(), apps, [{"id": "u1", "name": "甲", "kind": "league_city"}])
-    assert (u1.used, u1.quota_left) == (2, 1)
+    u1, u2, park = unit_standings(rows)
+    assert (u1.unit_id, u1.unit_name, u1.drafts, u1.quota_left, u1.contacts) == ("u1", "甲", 1, 2, [{"name": "王"}])
+    assert u1.needs_reminder
+    # quota used up and no drafts: nothing to remind; unlimited quota is nothing to remind about either
+    assert not u2.needs_reminder and not park.needs_reminder
 
 
 def directory(units=None, roles=None):

@@ -19,7 +19,7 @@ class Call(Base):
     doc_no: Mapped[str | None] = mapped_column(sa.String(80))
     deadline: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     status: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="draft")
-    definition: Mapped[dict] = mapped_column(sa.JSON, nullable=False)
+    definition: Mapped[dict] = mapped_column(sa.JSON, nullable=False, deferred=True)
     created_by: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
     opened_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

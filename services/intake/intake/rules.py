@@ -25,8 +25,26 @@ def _parse_cached(text: str) -> DomainCall:
     return dcalls.parse_call(json.loads(text))
 
 
-def domain_call(definition: dict) -> DomainCall:
-    return _parse_cached(json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str))
+_OPEN_CALLS: dict[str, DomainCall] = {}
+
+
+def domain_call(call_or_definition) -> DomainCall:
+    """The domain ``Call`` of a stored call row (or of a plain definition dict).
+
+    An open call's definition never changes (officers edit calls only while they are drafts), so it is parsed
+    once per process and kept by id; the row's ``definition`` column is deferred and not even loaded then.
+    """
+    if isinstance(call_or_definition, dict):
+        return _parse_cached(json.dumps(call_or_definition, sort_keys=True, ensure_ascii=False, default=str))
+    row = call_or_definition
+    if row.status != "draft":
+        hit = _OPEN_CALLS.get(row.id)
+        if hit is None:
+            if len(_OPEN_CALLS) > 256:
+                _OPEN_CALLS.clear()
+            hit = _OPEN_CALLS[row.id] = dcalls.parse_call(row.definition)
+        return hit
+    return domain_call(row.definition)
 
 
 def load_call_definition(definition: dict) -> dict:

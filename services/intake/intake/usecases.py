@@ -69,7 +69,7 @@ def call_dict(c: Call, full: bool = True) -> dict:
 
 def call_summary(c: Call, programme_code: str | None = None) -> dict:
     return {"id": c.id, "year": c.year, "title": c.title, "doc_no": c.doc_no, "deadline": iso(c.deadline),
-            "contacts": rules.call_contacts(c.definition, programme_code)}
+            "contacts": rules.call_contacts(c, programme_code)}
 
 
 def app_dict(a: Application, docs: list[Document] | None = None) -> dict:
@@ -91,7 +91,7 @@ def doc_dict(d: Document) -> dict:
 
 
 def application_payload(a: Application, call: Call, unit: Unit) -> dict:
-    prog = rules.programme(call.definition, a.programme_code)
+    prog = rules.programme(call, a.programme_code)
     return {
         "call": call_summary(call, a.programme_code),
         "application": {"id": a.id, "title": a.title, "programme_code": a.programme_code,
@@ -199,7 +199,7 @@ def open_call(uow, actor: Actor, call_id: str, now: dt.datetime | None = None) -
     if call.deadline <= now:
         raise Conflict("deadline_in_past", "截止时间已过，不能发布该申报通知")
     call.status, call.opened_at = "open", now
-    dcall = rules.domain_call(call.definition)
+    dcall = rules.domain_call(call)
     uow.publish("call_opened", {"call": call_summary(call), "programmes": [
         {"code": p.code, "name": p.name, "rolling": p.rolling,
          "eligible_unit_kinds": list(p.eligible_unit_kinds),
@@ -240,11 +240,11 @@ def create_application(uow, actor: Actor, data: dict, now: dt.datetime | None = 
     call = _get(s, Call, data.get("call_id"), "call_not_found", "申报通知不存在")
     if call.status != "open":
         raise Conflict("call_not_open", "该申报通知尚未发布或已结束")
-    rules.check_deadline(call.definition, _now(now))
+    rules.check_deadline(call, _now(now))
     if not actor.unit_id:
         raise Forbidden("no_unit", "当前账号未关联申报单位，请联系管理员")
     unit = _get(s, Unit, actor.unit_id, "unit_not_found", "当前账号未关联申报单位")
-    prog = rules.programme(call.definition, data.get("programme_code"))
+    prog = rules.programme(call, data.get("programme_code"))
     rules.check_unit_may_apply(prog, unit.kind)
     form = data.get("form") or {}
     rules.validate_form(prog, form, strict=False)
@@ -263,8 +263,8 @@ def update_application(uow, actor: Actor, application_id: str, data: dict, now: 
     if app.status != "draft":
         raise Conflict("not_a_draft", "只有草稿状态的申报材料可以修改")
     call = s.get(Call, app.call_id)
-    rules.check_deadline(call.definition, _now(now))
-    prog = rules.programme(call.definition, app.programme_code)
+    rules.check_deadline(call, _now(now))
+    prog = rules.programme(call, app.programme_code)
     form = data.get("form", app.form)
     rules.validate_form(prog, form, strict=False)
     app.form = form
@@ -348,10 +348,10 @@ def submit_application(uow, actor: Actor, application_id: str, now: dt.datetime 
     # The application row is locked so one draft submitted twice at once is submitted once.
     app = _load_app_for(s, actor, application_id, lock=True)
     call = s.get(Call, app.call_id)
-    rules.check_deadline(call.definition, now)   # late is forfeited: refused, nothing changes
+    rules.check_deadline(call, now)   # late is forfeited: refused, nothing changes
     new_status = rules.transition(app.status, "submit", actor.role)
-    prog = rules.programme(call.definition, app.programme_code)
-    rules.validate_form(prog, app.form, strict=True, definition=call.definition)
+    prog = rules.programme(call, app.programme_code)
+    rules.validate_form(prog, app.form, strict=True, definition=call)
     docs = _stored_docs(s, app.id)
     rules.check_required_documents(prog, {d.kind for d in docs})
     # Quota, race-free: lock the unit's row so submissions of one unit are serialised, then count. Under
@@ -410,7 +410,7 @@ def forfeit_late_drafts(uow, now: dt.datetime | None = None) -> list[str]:
     late_calls = s.scalars(sa.select(Call).where(Call.status == "open", Call.deadline < now)).all()
     forfeited = []
     for call in late_calls:
-        if not rules.deadline_passed(call.definition, now):
+        if not rules.deadline_passed(call, now):
             continue
         new_status = rules.transition("draft", "forfeit", "system")
         ids = s.scalars(sa.select(Application.id).where(Application.call_id == call.id,
@@ -433,7 +433,7 @@ def forfeit_late_drafts(uow, now: dt.datetime | None = None) -> list[str]:
 
 # officer views ----------------------------------------------------------------------------------------
 def _usage_rows(call: Call, unit: Unit, counts: dict) -> list[dict]:
-    dcall = rules.domain_call(call.definition)
+    dcall = rules.domain_call(call)
     rows = []
     for prog in dcall.programmes:
         if not prog.may_apply(unit.kind):
@@ -497,7 +497,7 @@ def export_call(session, actor: Actor, call_id: str, filters: dict) -> dict:
     actor.require(*STAFF)
     from .domain import export as dexport
     call = _get(session, Call, call_id, "call_not_found", "申报通知不存在")
-    dcall = rules.domain_call(call.definition)
+    dcall = rules.domain_call(call)
     statuses = str(filters.get("status") or ",".join(COUNTING))
     apps = list_applications(session, actor, {**filters, "call_id": call.id, "status": statuses, "limit": None})
     rows = [dexport.summary_row(dcall, dcall.programme(a["programme_code"]), a) for a in apps]
@@ -522,7 +522,7 @@ def _check_may_upload(s, app: Application, call: Call, prog, purpose: str, now: 
     if purpose == "application":
         if app.status != "draft":
             raise Conflict("not_a_draft", "只有草稿状态的申报材料可以上传附件")
-        rules.check_deadline(call.definition, now)
+        rules.check_deadline(call, now)
     else:
         if app.status not in COUNTING:
             raise Conflict("not_submitted", "申报提交后才能报送活动总结材料")
@@ -550,7 +550,7 @@ def request_upload(uow, store, actor: Actor, application_id: str, data: dict, no
     now = _now(now)
     app = _load_app_for(s, actor, application_id)
     call = s.get(Call, app.call_id)
-    prog = rules.programme(call.definition, app.programme_code)
+    prog = rules.programme(call, app.programme_code)
     purpose = data.get("purpose") or "application"
     if purpose not in ("application", "report"):
         raise ValidationFailed("upload_invalid", "上传申请有误", [{"path": "purpose", "code": "invalid",
@@ -584,7 +584,7 @@ def confirm_document(uow, store, actor: Actor, document_id: str, now: dt.datetim
     if doc.status != "pending":
         raise Conflict("document_not_pending", "该附件已处理，请重新申请上传", {"status": doc.status})
     call = s.get(Call, app.call_id)
-    prog = rules.programme(call.definition, app.programme_code)
+    prog = rules.programme(call, app.programme_code)
     _check_may_upload(s, app, call, prog, doc.purpose, now)
     spec = rules.attachment_spec(prog, doc.kind, _attachments_for(prog, doc.purpose))
     problems = _slot_problems(s, app, spec, doc.purpose, doc.replaces_id)
@@ -647,7 +647,7 @@ def _report_state(prog, app: Application, report: Report | None, now: dt.datetim
 def get_report(session, actor: Actor, application_id: str, now: dt.datetime | None = None) -> dict:
     app = _load_app_for(session, actor, application_id)
     call = session.get(Call, app.call_id)
-    prog = rules.programme(call.definition, app.programme_code)
+    prog = rules.programme(call, app.programme_code)
     report = session.scalar(sa.select(Report).where(Report.application_id == app.id))
     docs = session.scalars(sa.select(Document).where(Document.application_id == app.id, Document.purpose == "report")
                            .order_by(Document.created_at)).all()
@@ -672,7 +672,7 @@ def file_report(uow, actor: Actor, application_id: str, data: dict, now: dt.date
     now = _now(now)
     app = _load_app_for(s, actor, application_id, lock=True)
     call = s.get(Call, app.call_id)
-    prog = rules.programme(call.definition, app.programme_code)
+    prog = rules.programme(call, app.programme_code)
     if not prog.report.required:
         raise Conflict("report_not_required", f"{prog.name}无需报送活动总结")
     if app.status not in COUNTING:
@@ -735,7 +735,7 @@ def flag_overdue_reports(uow, now: dt.datetime | None = None) -> list[str]:
             continue
         app = s.get(Application, app_id, populate_existing=True)
         call, unit = s.get(Call, app.call_id), s.get(Unit, app.unit_id)
-        prog = rules.programme(call.definition, app.programme_code)
+        prog = rules.programme(call, app.programme_code)
         payload = application_payload(app, call, unit)
         payload.update({"due_on": iso(app.report_due_on), "due_at": end_of_local_day(app.report_due_on),
                         "activity_end": iso(dreports.activity_end(prog, app.form)),

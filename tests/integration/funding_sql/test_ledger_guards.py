@@ -136,7 +136,7 @@ def one_row_each(owner):
         prev = None
         if seq:
             row = dict(zip([d.name for d in cur.description], cur.fetchone()))
-            prev = audit.AuditRecord(**{**row, "at": audit.format_at(row["at"])})
+            prev = as_record(row)
         rec = audit.append(prev, at=datetime.now(timezone.utc), actor_id="f-1", actor_role="finance_officer",
                            action="budget_allocated", entity="budget", entity_id=str(budget_id),
                            reason="预算下达", data={"amount": "10.00"})
@@ -146,6 +146,11 @@ def one_row_each(owner):
                     (cp.seq, cp.head_hash, cp.at, cp.key_id, cp.signature))
     return {"ledger_transfer": ("id", t.id), "ledger_entry": ("transfer_id", t.id),
             "audit_record": ("seq", rec.seq), "audit_checkpoint": ("seq", rec.seq)}
+
+
+def as_record(row: dict) -> audit.AuditRecord:
+    """The hashed fields of a row (budget_id is an index column outside the hash)."""
+    return audit.AuditRecord(**{k: row[k] for k in (*audit.FIELDS, "hash")} | {"at": audit.format_at(row["at"])})
 
 
 def insert_audit(cur, rec: audit.AuditRecord):
@@ -209,7 +214,7 @@ def test_an_audit_row_edited_behind_the_triggers_back_is_named_by_the_verifier(o
         prev = None
         if row:
             row = dict(zip([d.name for d in cur.description], row))
-            prev = audit.AuditRecord(**{**row, "at": audit.format_at(row["at"])})
+            prev = as_record(row)
         t0 = datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=timezone(timedelta(hours=8)))
         for i in range(5):
             prev = audit.append(prev, at=t0 + timedelta(minutes=i), actor_id=f"f-{i % 2}",
@@ -385,3 +390,28 @@ def test_100_parallel_requests_accept_exactly_as_many_as_fit_in_the_budget(fundi
         cur.execute("SELECT count(*), sum(amount) FROM disbursement WHERE budget_id = %s", (budget_id,))
         assert cur.fetchone() == (fit, amount * fit)
     check.close()
+
+
+def test_a_budget_awaiting_its_amount_accepts_no_disbursement(app):
+    budget_id = uuid.uuid4()
+    with app, app.cursor() as cur:
+        cur.execute("INSERT INTO budget (id, call_id, programme, unit_id, unit_name, source, amount, status) "
+                    "VALUES (%s, '2025', 'expert_service_team', 'u-1', '某单位', 'department', NULL, "
+                    "'awaiting_amount')", (budget_id,))
+    with app.cursor() as cur:
+        with pytest.raises(psycopg2.errors.CheckViolation) as err:
+            insert_disbursement(cur, budget_id, "0.01")
+    app.rollback()
+    assert err.value.diag.constraint_name == "budget_not_overdrawn"
+
+
+def test_the_same_application_gets_at_most_one_budget_per_source(app):
+    def insert(source):
+        with app, app.cursor() as cur:
+            cur.execute("INSERT INTO budget (id, call_id, programme, unit_id, unit_name, project_id, source, amount) "
+                        "VALUES (%s, '2025', 'national_base', 'u-1', '某单位', 'app-7', %s, 100)",
+                        (uuid.uuid4(), source))
+    insert("department")
+    insert("ministry")
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        insert("department")

@@ -48,6 +48,15 @@ def grants_sql(app_role: str) -> str:
     return read("grants.sql").replace("{app_role}", quote_role(app_role))
 
 
+def service_grants_sql(app_role: str) -> str:
+    """Privileges on the tables every service has (grassroots' outbox and inbox, Alembic's version table):
+    the outbox relay marks rows published and prunes them, so those get plain DML."""
+    role = quote_role(app_role)
+    return (f"GRANT SELECT, INSERT, UPDATE, DELETE ON outbox, inbox TO {role};\n"
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};\n"
+            f"GRANT SELECT ON alembic_version TO {role};\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 

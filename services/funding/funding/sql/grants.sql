@@ -4,7 +4,7 @@
 -- role, or it could disable the triggers and grant itself the privileges back.
 
 REVOKE ALL ON ledger_transfer, ledger_entry, audit_record, audit_checkpoint, budget, disbursement,
-    idempotency_key FROM PUBLIC;
+    idempotency_key, final_account FROM PUBLIC;
 REVOKE CREATE ON SCHEMA public FROM {app_role};
 GRANT USAGE ON SCHEMA public TO {app_role};
 
@@ -16,7 +16,8 @@ GRANT USAGE, SELECT ON SEQUENCE ledger_entry_id_seq TO {app_role};
 
 -- state tables: rows change state (and the budget row is locked FOR UPDATE, which needs UPDATE) but are
 -- never deleted
-REVOKE DELETE, TRUNCATE, REFERENCES, TRIGGER ON budget, disbursement, idempotency_key FROM {app_role};
-GRANT SELECT, INSERT, UPDATE ON budget, disbursement, idempotency_key TO {app_role};
+REVOKE DELETE, TRUNCATE, REFERENCES, TRIGGER ON budget, disbursement, idempotency_key, final_account
+    FROM {app_role};
+GRANT SELECT, INSERT, UPDATE ON budget, disbursement, idempotency_key, final_account TO {app_role};
 
 GRANT EXECUTE ON FUNCTION funding_audit_lock_head() TO {app_role};

@@ -164,12 +164,15 @@ BEGIN
     WHERE d.budget_id = NEW.budget_id
       AND d.status IN ('requested', 'approved', 'paid', 'returned')
       AND d.id <> NEW.id;
-    IF used + wanted > budget_amount THEN
+    -- A budget still awaiting its amount (NULL) has nothing to give; without coalesce the comparison would be
+    -- NULL and let the row through.
+    IF used + wanted > coalesce(budget_amount, 0) THEN
         RAISE EXCEPTION 'budget % would be overdrawn: % active + % requested > %',
             NEW.budget_id, used, wanted, budget_amount
             USING ERRCODE = 'check_violation', CONSTRAINT = 'budget_not_overdrawn',
-                  DETAIL = json_build_object('budget', budget_amount, 'committed', used,
-                                             'requested', wanted, 'remaining', budget_amount - used)::text;
+                  DETAIL = json_build_object('budget', coalesce(budget_amount, 0), 'committed', used,
+                                             'requested', wanted,
+                                             'remaining', coalesce(budget_amount, 0) - used)::text;
     END IF;
     RETURN NEW;
 END
@@ -184,13 +187,13 @@ LANGUAGE plpgsql AS $$
 DECLARE
     used numeric(18,2);
 BEGIN
-    IF NEW.amount >= OLD.amount AND NEW.id = OLD.id THEN
+    IF NEW.amount >= coalesce(OLD.amount, 0) AND NEW.id = OLD.id THEN
         RETURN NEW;
     END IF;
     SELECT coalesce(sum(d.amount - d.returned_amount), 0) INTO used
     FROM disbursement d
     WHERE d.budget_id = OLD.id AND d.status IN ('requested', 'approved', 'paid', 'returned');
-    IF used > NEW.amount THEN
+    IF used > coalesce(NEW.amount, 0) THEN
         RAISE EXCEPTION 'budget % cannot be lowered to %: % is already committed', OLD.id, NEW.amount, used
             USING ERRCODE = 'check_violation', CONSTRAINT = 'budget_not_overdrawn';
     END IF;

@@ -9,11 +9,31 @@ CREATE TABLE IF NOT EXISTS budget (
     unit_id       text NOT NULL,
     unit_name     text NOT NULL,
     league_city   text,
-    project_id    text,
+    project_id    text,                                                      -- the application
     source        text NOT NULL CHECK (source IN ('ministry', 'department')),
-    amount        numeric(18,2) NOT NULL CHECK (amount > 0),                 -- guarded
-    created_at    timestamptz NOT NULL DEFAULT now()
+    -- NULL while the selection named no amount: no disbursement until an officer sets it
+    amount        numeric(18,2) CHECK (amount > 0),                          -- guarded
+    status        text NOT NULL DEFAULT 'active',
+    title         text NOT NULL DEFAULT '',
+    origin        jsonb,               -- call, application (without its form), recipients: copied into events
+    origin_event  text,                -- the review event the budget came from
+    plan          jsonb,               -- {category: amount} approved for the final accounts (专款专用)
+    bank_account  jsonb,               -- {interbank_code, account_number, account_name, bank_name}
+    bank_problems jsonb,               -- why the account cannot be paid to yet (NULL: it passed the checks)
+    bank_frozen   boolean NOT NULL DEFAULT false,
+    bank_version  integer NOT NULL DEFAULT 1,
+    bank_pending  jsonb,               -- a change of a frozen account awaiting a second officer
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT budget_status_valid CHECK (status IN ('awaiting_amount', 'active')),
+    CONSTRAINT budget_amount_set CHECK ((status = 'awaiting_amount') = (amount IS NULL)),
+    -- the same application never gets two budgets from the same source
+    CONSTRAINT budget_project_source UNIQUE (project_id, source)
 );
+CREATE INDEX IF NOT EXISTS budget_call_id ON budget (call_id);
+CREATE INDEX IF NOT EXISTS budget_programme ON budget (programme);
+CREATE INDEX IF NOT EXISTS budget_unit_id ON budget (unit_id);
+CREATE INDEX IF NOT EXISTS budget_league_city ON budget (league_city);
 
 CREATE TABLE IF NOT EXISTS disbursement (
     id                  uuid PRIMARY KEY,
@@ -30,6 +50,9 @@ CREATE TABLE IF NOT EXISTS disbursement (
     failed_reason       text,
     closed_by           text,
     closed_reason       text,
+    purpose             text NOT NULL DEFAULT '',
+    tranche             integer NOT NULL DEFAULT 1,
+    bank_account        jsonb,              -- the account it pays to, fixed at approval
     idempotency_key     text UNIQUE,
     request_fingerprint char(64),
     updated_at          timestamptz NOT NULL DEFAULT now(),
@@ -39,7 +62,9 @@ CREATE TABLE IF NOT EXISTS disbursement (
     -- four eyes, a second time: the database refuses a self-approved row whatever the code does
     CONSTRAINT disbursement_four_eyes CHECK (approved_by IS NULL OR approved_by <> requested_by)
 );
-CREATE INDEX IF NOT EXISTS disbursement_budget_id ON disbursement (budget_id);
+CREATE INDEX IF NOT EXISTS disbursement_budget_id ON disbursement (budget_id, requested_at);
+CREATE INDEX IF NOT EXISTS disbursement_requested_at ON disbursement (requested_at);
+CREATE INDEX IF NOT EXISTS disbursement_status ON disbursement (status);
 
 CREATE TABLE IF NOT EXISTS ledger_transfer (
     id          uuid PRIMARY KEY,
@@ -56,10 +81,14 @@ CREATE TABLE IF NOT EXISTS ledger_entry (
     transfer_id  uuid NOT NULL REFERENCES ledger_transfer (id),
     account      text NOT NULL,
     amount       numeric(18,2) NOT NULL CHECK (amount <> 0),
+    budget_id    uuid,               -- the transfer's budget, copied for the auditors' filters
     created_at   timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS ledger_entry_transfer_id ON ledger_entry (transfer_id);
 CREATE INDEX IF NOT EXISTS ledger_entry_account_created ON ledger_entry (account, created_at);
+CREATE INDEX IF NOT EXISTS ledger_entry_budget_created ON ledger_entry (budget_id, created_at);
+CREATE INDEX IF NOT EXISTS ledger_entry_created ON ledger_entry (created_at);
+CREATE INDEX IF NOT EXISTS ledger_transfer_budget_id ON ledger_transfer (budget_id);
 
 CREATE TABLE IF NOT EXISTS audit_record (
     seq         bigint PRIMARY KEY CHECK (seq >= 1),
@@ -72,10 +101,12 @@ CREATE TABLE IF NOT EXISTS audit_record (
     reason      text NOT NULL DEFAULT '',
     data        jsonb,
     prev_hash   char(64) NOT NULL,
-    hash        char(64) NOT NULL UNIQUE
+    hash        char(64) NOT NULL UNIQUE,
+    budget_id   uuid                -- the budget the record concerns (not hashed: an index for auditors)
 );
 CREATE INDEX IF NOT EXISTS audit_record_entity ON audit_record (entity, entity_id);
 CREATE INDEX IF NOT EXISTS audit_record_at ON audit_record (at);
+CREATE INDEX IF NOT EXISTS audit_record_budget_id ON audit_record (budget_id, seq);
 
 CREATE TABLE IF NOT EXISTS audit_checkpoint (
     seq         bigint PRIMARY KEY REFERENCES audit_record (seq),
@@ -91,4 +122,18 @@ CREATE TABLE IF NOT EXISTS idempotency_key (
     fingerprint  char(64) NOT NULL,
     result       jsonb NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+-- A unit's final accounts (决算), one row per report (a corrected report is a new row with a higher version).
+CREATE TABLE IF NOT EXISTS final_account (
+    id           uuid PRIMARY KEY,
+    budget_id    uuid NOT NULL REFERENCES budget (id),
+    version      integer NOT NULL,
+    spending     jsonb NOT NULL,     -- {category: amount}
+    note         text NOT NULL DEFAULT '',
+    flags        jsonb NOT NULL,     -- funding.domain.final_accounts flags at the time of the report
+    flagged      boolean NOT NULL,   -- any flag of severity error
+    reported_by  text NOT NULL,
+    reported_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT final_account_budget_version UNIQUE (budget_id, version)
 );

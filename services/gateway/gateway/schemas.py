@@ -36,9 +36,6 @@ UPLOAD_REQUEST = {"type": "object", "required": ["kind", "filename", "size", "sh
                                  "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}}}
 REASON = {"type": "object", "additionalProperties": False, "properties": {"reason": STR}}
 NOTE = {"type": "object", "additionalProperties": False, "properties": {"note": STR}}
-SELECT = {"type": "object", "additionalProperties": False,
-          "properties": {"reason": STR, "amount": {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"},
-                         "source": {"enum": ["ministry", "department"]}}}
 EXPERT = {"type": "object", "required": ["name", "title_level", "league_city_code"],
           "properties": {"name": STR, "title_level": STR, "league_city_code": STR, "unit_id": STR, "unit_name": STR,
                          "title": STR, "specialty": STR, "tags": {"type": "array", "items": STR}}}

@@ -6,12 +6,12 @@ the config: ``INTAKE_FORFEIT_SECONDS`` and ``INTAKE_REPORT_OVERDUE_SECONDS`` (de
 """
 from __future__ import annotations
 
-from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
 import functools
 
-from grassroots.db import Database, utcnow
+from grassroots.clock import Clock
+from grassroots.db import Database
 from grassroots.errors import ERROR_CLASSES, DomainError, ValidationFailed
 from grassroots.logging import get_logger
 from grassroots.service import ServiceBase
@@ -54,14 +54,6 @@ class ConfigTimer(Timer):
 config_timer = ConfigTimer.decorator
 
 
-class Clock(DependencyProvider):
-    """``self.clock()`` is the current UTC time; tests set ``provider.now`` (a callable) to move time."""
-
-    def __init__(self):
-        self.now = None
-
-    def get_dependency(self, worker_ctx):
-        return self.now or utcnow
 
 
 class IntakeService(ServiceBase):

@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, ServiceProxy
+from nameko.rpc import RpcProxy
 from nameko.timer import Timer
 
-from grassroots.context import USER_KEY, Actor
-from grassroots.db import Database, utcnow
+from grassroots.clock import Clock
+from grassroots.rpc import SystemRpcProxy
+from grassroots.db import Database
 from grassroots.events import event_handler
 from grassroots.logging import get_logger
 from grassroots.service import ServiceBase, rpc
@@ -43,40 +44,6 @@ class ConfigTimer(Timer):
 
 
 config_timer = ConfigTimer.decorator
-
-
-class _SystemContext:
-    """A worker context seen through the system actor: RPCs made with it carry user=system."""
-
-    def __init__(self, worker_ctx):
-        self._ctx = worker_ctx
-
-    def __getattr__(self, name):
-        return getattr(self._ctx, name)
-
-    @property
-    def context_data(self):
-        data = dict(self._ctx.context_data)
-        data[USER_KEY] = Actor.system().to_dict()
-        return data
-
-
-class SystemRpcProxy(RpcProxy):
-    """An RpcProxy whose calls act as the system (intake's RPCs authorise by the acting user)."""
-
-    def get_dependency(self, worker_ctx):
-        return ServiceProxy(_SystemContext(worker_ctx), self.target_service, self.rpc_reply_listener,
-                            **self.options)
-
-
-class Clock(DependencyProvider):
-    """``self.clock()`` is the current UTC time; tests set ``provider.now`` to move time instead of waiting."""
-
-    def __init__(self):
-        self.now = None
-
-    def get_dependency(self, worker_ctx):
-        return self.now or utcnow
 
 
 class Channels(DependencyProvider):

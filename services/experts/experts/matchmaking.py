@@ -10,7 +10,13 @@ under a lock on the expert's row, because other proposals may have been confirme
   conflict with the demand's unit or the demand itself;
 - load: confirmed, unfinished matches below the expert's ``capacity``;
 - availability: the demand's dates overlap neither the expert's unavailable windows nor the dates of
-  the expert's other confirmed matches.
+  the expert's confirmed matches in other activities (the demands of one postdoc hosting application
+  are one on-site activity: an expert there serves several of them on the same days).
+
+One run proposes each expert at most ``capacity - load`` demands but does not know that two demands of
+different activities on overlapping dates exclude each other (that would no longer be a bipartite
+matching); confirming the second of such a pair is refused with ``expert_unavailable`` and the officer
+swaps it.
 """
 from __future__ import annotations
 
@@ -217,22 +223,39 @@ def on_application_ended(uow, payload: dict, why: str) -> int:
 
 
 # what the matcher needs to know -----------------------------------------------------------------------
+def _activity(d_source_application_id: str | None, demand_id: str) -> str:
+    """Demands of one hosting application are one on-site activity: an expert there serves several at once."""
+    return d_source_application_id or demand_id
+
+
 def _busy(session, expert_ids, today: dt.date, exclude_assignment: str | None = None):
-    """Per expert: confirmed matches (load) still to be served, and the date ranges of all confirmed ones."""
+    """Per expert: confirmed matches (load) still to be served, and (activity, start, end) of all confirmed ones."""
     load: dict[str, int] = {}
-    ranges: dict[str, list[tuple[dt.date, dt.date]]] = {}
+    ranges: dict[str, list[tuple[str, dt.date, dt.date]]] = {}
     if not expert_ids:
         return load, ranges
-    q = (sa.select(Assignment.id, Assignment.expert_id, Demand.start_on, Demand.end_on)
+    q = (sa.select(Assignment.id, Assignment.expert_id, Demand.id, Demand.source_application_id, Demand.start_on,
+                   Demand.end_on)
          .join(Demand, Demand.id == Assignment.demand_id)
          .where(Assignment.status == "confirmed", Assignment.expert_id.in_(list(expert_ids))))
-    for aid, eid, start, end in session.execute(q):
+    for aid, eid, did, app_id, start, end in session.execute(q):
         if aid == exclude_assignment:
             continue
-        ranges.setdefault(eid, []).append((start, end))
+        ranges.setdefault(eid, []).append((_activity(app_id, did), start, end))
         if end >= today:
             load[eid] = load.get(eid, 0) + 1
     return load, ranges
+
+
+def _busy_pairs(ranges: dict, demands: list[Demand]) -> list[tuple[str, str]]:
+    """(expert, demand) where a confirmed match of another activity overlaps the demand's dates."""
+    out = []
+    for eid, spans in ranges.items():
+        for d in demands:
+            act = _activity(d.source_application_id, d.id)
+            if any(a != act and s <= d.end_on and e >= d.start_on for a, s, e in spans):
+                out.append((eid, d.id))
+    return out
 
 
 def _windows(e: Expert) -> list[tuple[dt.date, dt.date]]:
@@ -244,13 +267,13 @@ def _windows(e: Expert) -> list[tuple[dt.date, dt.date]]:
     return out
 
 
-def _domain_expert(e: Expert, load: dict, ranges: dict, capacity: int | None = None, review: bool = False):
+def _domain_expert(e: Expert, load: dict, capacity: int | None = None, review: bool = False):
     return dfit.Expert(id=e.id, unit_id=e.unit_id or f"expert-unit:{e.id}", region_code=e.league_city_code,
                        specialty=" ".join(x for x in (e.specialty, e.research_areas) if x), tags=tuple(e.tags or ()),
                        title_level=parse_title_level(e.title_level),
                        capacity=e.review_capacity if review else (capacity if capacity is not None else e.capacity),
                        load=load.get(e.id, 0),
-                       unavailable=() if review else tuple(_windows(e) + ranges.get(e.id, [])))
+                       unavailable=() if review else tuple(_windows(e)))
 
 
 def _domain_demand(d: Demand, wanted: int):
@@ -313,10 +336,12 @@ def propose(uow, actor: Actor, data: dict, now: dt.datetime | None = None) -> di
     # pairs already decided on these demands (confirmed, rejected, replaced) are not proposed again
     decided = [(a.expert_id, a.demand_id) for a in s.scalars(sa.select(Assignment).where(
         Assignment.demand_id.in_(ids), Assignment.status.in_(("confirmed", "rejected", "replaced"))))]
-    pair_conflicts = decided + _subject_conflicts(s, ids) + _same_grassroots_unit(experts, demands)
+    # the dates of confirmed matches block other activities only, so they are pairs, not expert-wide windows
+    pair_conflicts = decided + _subject_conflicts(s, ids) + _same_grassroots_unit(experts, demands) + \
+        _busy_pairs(ranges, demands)
     result = dmatching.match_experts(
         [_domain_demand(d, max(0, d.experts_wanted - confirmed.get(d.id, 0))) for d in demands],
-        [_domain_expert(e, load, ranges) for e in experts],
+        [_domain_expert(e, load) for e in experts],
         region_relation=region_relation, unit_conflicts=_unit_conflicts(s), pair_conflicts=pair_conflicts)
     out = result.to_dict()
     p = Proposal(demand_ids=ids, unmet=out["unmet"], total_fit=out["total_fit"], slots_wanted=out["slots_wanted"],
@@ -393,7 +418,8 @@ def check_assignable(session, e: Expert, d: Demand, today: dt.date, exclude_assi
     if load.get(e.id, 0) >= e.capacity:
         raise Conflict("at_load_cap", f"{e.name}已承担{load.get(e.id, 0)}项服务任务，达到上限{e.capacity}项",
                        {**details, "load": load.get(e.id, 0), "capacity": e.capacity})
-    for start, end in _windows(e) + ranges.get(e.id, []):
+    act = _activity(d.source_application_id, d.id)
+    for start, end in _windows(e) + [(s_, e_) for a, s_, e_ in ranges.get(e.id, []) if a != act]:
         if start <= d.end_on and end >= d.start_on:
             raise Conflict("expert_unavailable",
                            f"{e.name}在{start.isoformat()}至{end.isoformat()}期间无法到岗，与需求日期冲突",
@@ -474,7 +500,7 @@ def reject(uow, actor: Actor, proposal_id: str, item_id: str, reason: str = "") 
 def _pair_fit(session, e: Expert, d: Demand, wanted: int, today: dt.date) -> tuple[float, dict]:
     """The fit and explanation of one chosen pair, by the matcher's own scoring."""
     load, _ = _busy(session, [e.id], today)
-    problem = dfit.build_fit([_domain_demand(d, wanted)], [_domain_expert(e, load, {})], region_relation=region_relation)
+    problem = dfit.build_fit([_domain_demand(d, wanted)], [_domain_expert(e, load)], region_relation=region_relation)
     # one demand and one expert: the single candidate pair, if the specialty texts share a term at all
     result = dmatching.explain(problem, dmatching.Solution(chosen=np.arange(min(1, len(problem.rows))),
                                                            method="officer"))
@@ -557,7 +583,7 @@ def propose_reviewers(session, actor: Actor, applications: list[dict], per_appli
     experts = session.scalars(sa.select(Expert).where(Expert.pool_status.in_(POOL_MEMBERS),
                                                       Expert.user_id.is_not(None)).order_by(Expert.id)).all()
     loads = {str(k): int(v) for k, v in (loads or {}).items()}
-    reviewers = [_domain_expert(e, loads, {}, review=True) for e in experts]
+    reviewers = [_domain_expert(e, loads, review=True) for e in experts]
     apps = [dreviewers.Application(id=a["id"], unit_id=a["unit_id"], region_code=a["league_city_code"],
                                    text=a.get("text") or "", tags=tuple(a.get("tags") or ()), wanted=a.get("wanted"))
             for a in applications]
@@ -597,7 +623,8 @@ def search_experts(session, actor: Actor, filters: dict, now: dt.datetime | None
     if start or end:
         start, end = start or end, end or start
         _, ranges = _busy(session, [e.id for e in experts], _today(now))
-        experts = [e for e in experts if not any(a <= end and b >= start for a, b in _windows(e) + ranges.get(e.id, []))]
+        experts = [e for e in experts if not any(a <= end and b >= start for a, b in
+                                                 _windows(e) + [(x, y) for _, x, y in ranges.get(e.id, [])])]
     scores: dict[str, float] = {}
     text = str(filters.get("q") or "").strip()
     if text and experts:

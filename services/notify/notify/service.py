@@ -46,6 +46,16 @@ class ConfigTimer(Timer):
 config_timer = ConfigTimer.decorator
 
 
+class SharedDirectoryCache(DependencyProvider):
+    """One ``DirectoryCache`` per container; ttl from NOTIFY_DIRECTORY_TTL_SECONDS (default 30, 0 = off)."""
+
+    def setup(self):
+        self.cache = uc.DirectoryCache(float(self.container.config.get("NOTIFY_DIRECTORY_TTL_SECONDS", 30)))
+
+    def get_dependency(self, worker_ctx):
+        return self.cache
+
+
 class Channels(DependencyProvider):
     """The e-mail and SMS senders and the retry policy, built from the config once per container."""
 
@@ -85,6 +95,7 @@ class NotifyService(ServiceBase):
     intake = SystemRpcProxy("intake")
     channels = Channels()
     clock = Clock()
+    directory_cache = SharedDirectoryCache()
 
     # intake
     on_call_opened = _handler("intake", "call_opened")
@@ -115,7 +126,8 @@ class NotifyService(ServiceBase):
     on_funds_returned = _handler("funding", "funds_returned")
 
     def _directory(self) -> uc.Directory:
-        return uc.Directory(self.gateway.users_with_role, self.gateway.users_of_unit, self.gateway.user)
+        return uc.Directory(self.gateway.users_with_role, self.gateway.users_of_unit, self.gateway.user,
+                            self.directory_cache)
 
     def _handle(self, envelope):
         now = self.clock()

@@ -120,12 +120,12 @@ class ExpertsRoutes:
 
     @route("GET", "/api/v1/experts/{expert_id}/conflicts", summary="回避事项", tags=T, roles=READERS + EXPERT,
            response={"type": "array", "items": S.CONFLICT_OUT})
-    def list_conflicts(self, req):
+    def list_expert_conflicts(self, req):
         return req.rpc("experts", "list_conflicts", req.params["expert_id"])
 
     @route("POST", "/api/v1/experts/{expert_id}/conflicts", summary="申报回避（单位或具体需求）", tags=T,
            roles=OFFICERS + EXPERT, body=S.CONFLICT_IN, response=S.CONFLICT_OUT, status=201)
-    def declare_conflict(self, req):
+    def declare_expert_conflict(self, req):
         b = req.body
         return req.rpc("experts", "declare_conflict", req.params["expert_id"], b.get("unit_id"), b["reason"],
                        b.get("subject_id"))

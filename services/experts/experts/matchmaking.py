@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from dataclasses import replace
 
 import numpy as np
 import sqlalchemy as sa
@@ -575,15 +576,21 @@ def _check_reviewer_request(applications, per_application, exclude, loads) -> No
 
 
 def propose_reviewers(session, actor: Actor, applications: list[dict], per_application: int,
-                      exclude: list | None = None, loads: dict | None = None) -> dict:
+                      exclude: list | None = None, loads: dict | None = None, load_cap: int | None = None) -> dict:
     """Reviewers for applications: pool experts with a login, by specialty and title; never the
-    applicant's unit or league/city, a declared conflict, an excluded pair, or past ``review_capacity``."""
+    applicant's unit or league/city, a declared conflict, an excluded pair, or past their cap: their own
+    ``review_capacity`` or the round's ``load_cap``, whichever is lower."""
     actor.require(*OFFICERS)
     _check_reviewer_request(applications, per_application, exclude, loads)
+    if load_cap is not None and (not isinstance(load_cap, int) or isinstance(load_cap, bool) or load_cap < 1):
+        raise ValidationFailed("reviewer_request_invalid", "load_cap 应为正整数",
+                               [{"path": "load_cap", "code": "out_of_range", "message": "load_cap 应为正整数"}])
     experts = session.scalars(sa.select(Expert).where(Expert.pool_status.in_(POOL_MEMBERS),
                                                       Expert.user_id.is_not(None)).order_by(Expert.id)).all()
     loads = {str(k): int(v) for k, v in (loads or {}).items()}
     reviewers = [_domain_expert(e, loads, review=True) for e in experts]
+    if load_cap is not None:
+        reviewers = [replace(r, capacity=min(r.capacity, load_cap)) for r in reviewers]
     apps = [dreviewers.Application(id=a["id"], unit_id=a["unit_id"], region_code=a["league_city_code"],
                                    text=a.get("text") or "", tags=tuple(a.get("tags") or ()), wanted=a.get("wanted"))
             for a in applications]

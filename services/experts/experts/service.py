@@ -18,6 +18,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, ServiceProxy
 
 from grassroots.context import USER_KEY, Actor
+from grassroots.clock import Clock
 from grassroots.db import Database, utcnow
 from grassroots.events import event_handler
 from grassroots.logging import get_logger
@@ -41,14 +42,6 @@ class Vault(DependencyProvider):
         return self.vault
 
 
-class Clock(DependencyProvider):
-    """``self.clock()`` is the current UTC time; tests set ``provider.now`` to stand on a chosen day."""
-
-    def __init__(self):
-        self.now = None
-
-    def get_dependency(self, worker_ctx):
-        return self.now or utcnow
 
 
 class _SystemContext:
@@ -242,10 +235,11 @@ class ExpertsService(ServiceBase):
 
     # review -----------------------------------------------------------------------------------------
     @rpc
-    def propose_reviewers(self, applications, per_application, exclude=None, loads=None):
+    def propose_reviewers(self, applications, per_application, exclude=None, loads=None, load_cap=None):
         """Contract fixed with review: see ``matchmaking.propose_reviewers`` and the package docs."""
         with self.db.session() as s:
-            return mm.propose_reviewers(s, self.current_actor(), applications, per_application, exclude, loads)
+            return mm.propose_reviewers(s, self.current_actor(), applications, per_application, exclude, loads,
+                                        load_cap)
 
     # events -----------------------------------------------------------------------------------------
     @event_handler("intake", "call_opened")

@@ -147,6 +147,10 @@ def test_propose_reviewers_keeps_its_contract_and_its_rules(suite, kit):
     assert unmet["app-1"]["missing"] == 2 and unmet["app-2"] == {
         "application_id": "app-2", "missing": 1, "reason": "no_specialty_match", "message": unmet["app-2"]["message"]}
     assert r3["id"] not in {x["expert_id"] for x in out["matches"]}
+    # the round's own cap (lower than the reviewer's capacity) keeps them out too
+    round_capped = suite.experts(kit.OFFICER, "propose_reviewers", apps[:1], 1, [[r2["id"], "app-1"]],
+                                 {r1["id"]: 1}, 1)
+    assert round_capped["matches"] == [] and round_capped["unmet"][0]["reason"] == "candidates_at_load_cap"
     # loads at the reviewer's cap keep them out
     suite.experts(kit.OFFICER, "update_expert", r1["id"], {"review_capacity": 2})
     capped = suite.experts(kit.OFFICER, "propose_reviewers", apps[:1], 1, [[r2["id"], "app-1"]], {r1["id"]: 2})

@@ -81,13 +81,14 @@ def test_the_scenario_survives_killed_services_with_nothing_lost_and_nothing_don
     clients = result["clients"]
     app_id = result["application"]["id"]
     # exactly one budget for the selected application, however often its event was delivered
-    budgets = clients["finance1"].call("GET", "/api/v1/funding/budgets", application_id=app_id)
+    budgets = clients["finance1"].call("GET", "/api/v1/funding/budgets", project_id=app_id)
     assert len(budgets) == 1
     # the unit was told each thing once
     time.sleep(2)  # let any late redelivery land before counting
     messages = clients["unit"].call("GET", "/api/v1/messages")
     kinds = [m["event_type"] for m in messages]
-    for kind in ("application_submitted", "budget_created", "disbursement_approved", "disbursement_paid"):
+    for kind in ("application_submitted", "application_recommended_to_ministry", "ministry_decided", "budget_created",
+                 "disbursement_approved", "disbursement_paid"):
         assert kinds.count(kind) == 1, (kind, kinds)
     print(f"\ne2e scenario with 5 kills/restarts took {elapsed:.1f}s")
 

@@ -124,9 +124,15 @@ def _places(application: dict) -> list[dict]:
     return out
 
 
-def _round_for(session, call_id: str, programme: str, lock: bool = False) -> Round | None:
+def _round_for(session, call_id: str, programme: str, lock: bool = False, share: bool = False) -> Round | None:
+    """The round of a call's programme; ``lock`` for writers of its state, ``share`` for arrivals, which
+    must not interleave with closing (a late arrival is recorded as such) but need not wait for each other."""
     q = sa.select(Round).where(Round.call_id == call_id, Round.programme_code == programme)
-    return session.scalar(q.with_for_update() if lock else q)
+    if lock:
+        q = q.with_for_update()
+    elif share:
+        q = q.with_for_update(read=True)
+    return session.scalar(q)
 
 
 def candidate_arrived(uow, envelope: dict, now: dt.datetime) -> None:
@@ -135,7 +141,7 @@ def candidate_arrived(uow, envelope: dict, now: dt.datetime) -> None:
     s = uow.session
     snapshot = {"call": p["call"], "application": a, "recipients": p.get("recipients") or {}}
     cand = s.get(Candidate, a["id"])
-    rnd = _round_for(s, p["call"]["id"], a["programme_code"], lock=True)
+    rnd = _round_for(s, p["call"]["id"], a["programme_code"], share=True)
     late = rnd is not None and rnd.state not in ("draft", "open") and (cand is None or cand.status in GONE)
     status = "arrived_late" if late else "in_review"
     fields = dict(call_id=p["call"]["id"], programme_code=a["programme_code"], unit_id=a["unit_id"],

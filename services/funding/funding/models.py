@@ -130,13 +130,15 @@ class LedgerEntry(Base):
     account: Mapped[str] = mapped_column(sa.Text, nullable=False)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
     budget_id: Mapped[str | None] = mapped_column(Uuid)
+    kind: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow,
                                                     server_default=sa.func.now())
     __table_args__ = (
         sa.CheckConstraint("amount <> 0", name=conv("ledger_entry_amount_check")),
         sa.Index("ledger_entry_transfer_id", "transfer_id"),
         sa.Index("ledger_entry_account_created", "account", "created_at"),
-        sa.Index("ledger_entry_budget_created", "budget_id", "created_at"),
+        sa.Index("ledger_entry_budget_created", "budget_id", "created_at",
+                 postgresql_include=["amount", "kind"]),
         sa.Index("ledger_entry_created", "created_at"),
     )
 

@@ -168,8 +168,7 @@ def _ledger_query(f: dict):
     if "amount_max" in f:
         conds.append(sa.func.abs(e.c.amount) <= f["amount_max"])
     if "status" in f:
-        joined = joined.join(LedgerTransfer.__table__, LedgerTransfer.id == e.c.transfer_id)
-        conds.append(LedgerTransfer.kind.in_(f["status"]))
+        conds.append(e.c.kind.in_(f["status"]))
     return e, joined, conds
 
 
@@ -192,6 +191,19 @@ def _audit_query(f: dict):
     if "amount_max" in f:
         conds.append(sa.cast(amount, sa.Numeric(18, 2)) <= f["amount_max"])
     return a, joined, conds
+
+
+# Up to this many matching rows, a page is sorted after filtering. Beyond it, matches are dense enough that
+# walking the time index backwards finds a page at once. Below it, that walk can cross most of the table
+# before it has 50 matches (a rare kind in a small budget set), so the ordering is hidden from the planner
+# (coalesce) and it starts from the budgets instead. The totals query runs first and gives the count.
+SORT_IN_MEMORY = 5000
+
+
+def _newest_first(time_col, id_col, count: int) -> tuple:
+    if count > SORT_IN_MEMORY:
+        return time_col.desc(), id_col.desc()
+    return sa.func.coalesce(time_col, time_col).desc(), id_col.desc()
 
 
 def _dec(v) -> Decimal:
@@ -228,14 +240,16 @@ def _rows(session: Session, kind: str, f: dict, limit: int | None, offset: int) 
         totals_row = session.execute(sa.select(
             sa.func.count(), sa.func.sum(sa.case((e.c.amount > 0, e.c.amount), else_=0)),
             sa.func.sum(sa.case((e.c.amount < 0, -e.c.amount), else_=0))).select_from(joined).where(where)).one()
-        page = sa.select(e).select_from(joined).where(where).order_by(e.c.created_at.desc(), e.c.id.desc()) \
-            .offset(offset)
+        if totals_row[0] == 0:
+            return [], {"count": 0, "debit": ZERO, "credit": ZERO}
+        page = sa.select(e).select_from(joined).where(where).order_by(*_newest_first(e.c.created_at, e.c.id,
+                                                                                     totals_row[0])).offset(offset)
         if limit is not None:
             page = page.limit(limit)
         page = page.subquery()
         t = LedgerTransfer.__table__
         b = Budget.__table__
-        stmt = (sa.select(page, t.c.kind, t.c.memo, t.c.reverses, b.c.unit_name, b.c.project_id, b.c.call_id,
+        stmt = (sa.select(page, t.c.memo, t.c.reverses, b.c.unit_name, b.c.project_id, b.c.call_id,
                           b.c.programme, b.c.league_city)
                 .select_from(page.join(t, t.c.id == page.c.transfer_id).outerjoin(b, b.c.id == page.c.budget_id))
                 .order_by(page.c.created_at.desc(), page.c.id.desc()))
@@ -250,7 +264,10 @@ def _rows(session: Session, kind: str, f: dict, limit: int | None, offset: int) 
     a, joined, conds = _audit_query(f)
     where = sa.and_(sa.true(), *conds)
     count = session.execute(sa.select(sa.func.count()).select_from(joined).where(where)).scalar()
-    stmt = sa.select(a).select_from(joined).where(where).order_by(a.c.seq).offset(offset)
+    if count == 0:
+        return [], {"count": 0}
+    order = a.c.seq if count > SORT_IN_MEMORY else sa.func.coalesce(a.c.seq, a.c.seq)
+    stmt = sa.select(a).select_from(joined).where(where).order_by(order).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
     items = [dict(r) for r in session.execute(stmt).mappings()]

@@ -180,7 +180,7 @@ def post_transfer(session: Session, t: ledger.Transfer) -> None:
                                memo=t.memo))
     session.flush()
     session.add_all([LedgerEntry(transfer_id=t.id, account=leg.account, amount=leg.amount, budget_id=t.budget_id,
-                                 created_at=now) for leg in t.legs])
+                                 kind=t.kind, created_at=now) for leg in t.legs])
     session.flush()
 
 

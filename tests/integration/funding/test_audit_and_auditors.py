@@ -133,3 +133,12 @@ def test_auditors_filter_page_total_and_export_and_each_query_is_recorded(fundin
     xlsx = funding.call(AUDITOR, "export", "audit", "xlsx", {"entity_id": d2["id"]})
     assert base64.b64decode(xlsx["content_base64"])[:2] == b"PK" and xlsx["rows"] == 3
     assert funding.call(AUDITOR, "verify_audit_chain", "")["ok"] is True
+
+
+def test_records_with_tabs_newlines_backslashes_and_quotes_verify_after_the_database_round_trip(funding):
+    budget = funding.select()
+    d = funding.call(FO_A, "request_disbursement", budget["id"], {
+        "amount": "10.00", "purpose": '首批\t"专款"\n第二行 \\ 反斜杠 \\N', "idempotency_key": uuid.uuid4().hex})
+    funding.call(FO_B, "reject_disbursement", d["id"], "金额有误\r\n请核对\\t后重报")
+    verdict = funding.call(AUDITOR, "verify_audit_chain", "")
+    assert verdict["ok"] is True, verdict

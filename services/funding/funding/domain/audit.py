@@ -138,7 +138,8 @@ _item_fields = itemgetter(*FIELDS, "hash")
 
 def verify_chain(records: Iterable[Any], *, start_seq: int = 1, prev_hash: str = GENESIS_HASH,
                  observe: Callable[[int, str], None] | None = None) -> ChainVerdict:
-    """Stream ``records`` (ordered by seq; AuditRecord, ORM objects or dicts with the FIELDS and ``hash``)
+    """Stream ``records`` (ordered by seq; AuditRecord, ORM objects, dicts with the FIELDS and ``hash``, or
+    sequences of the FIELDS followed by ``hash``)
     and stop at the first break. To verify a tail, pass the seq and hash of the record before it.
     ``observe(seq, hash)`` is called for each good record (used to compare with checkpoints in one pass).
     """
@@ -148,7 +149,11 @@ def verify_chain(records: Iterable[Any], *, start_seq: int = 1, prev_hash: str =
     sha = _sha256
     enc = _encode
     for r in records:
-        f = _item_fields(r) if isinstance(r, Mapping) else _attr_fields(r)
+        # Plain sequences in FIELDS order (tuples, lists, namedtuples) are used as they are: the fast path
+        # for rows streamed from the database.
+        cls = r.__class__
+        f = r if cls is list or cls is tuple or isinstance(r, tuple) else (
+            _item_fields(r) if isinstance(r, Mapping) else _attr_fields(r))
         seq, at = f[0], f[1]
         if seq != expected:
             return _broken(checked, expected, prev, seq, SEQ_GAP)

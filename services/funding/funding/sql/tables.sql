@@ -81,12 +81,14 @@ CREATE TABLE IF NOT EXISTS ledger_entry (
     transfer_id  uuid NOT NULL REFERENCES ledger_transfer (id),
     account      text NOT NULL,
     amount       numeric(18,2) NOT NULL CHECK (amount <> 0),
-    budget_id    uuid,               -- the transfer's budget, copied for the auditors' filters
+    budget_id    uuid,               -- the transfer's budget and kind, copied for the auditors' filters
+    kind         text,
     created_at   timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS ledger_entry_transfer_id ON ledger_entry (transfer_id);
 CREATE INDEX IF NOT EXISTS ledger_entry_account_created ON ledger_entry (account, created_at);
-CREATE INDEX IF NOT EXISTS ledger_entry_budget_created ON ledger_entry (budget_id, created_at);
+-- covering: an auditor's totals over a budget set and a period are answered from the index alone
+CREATE INDEX IF NOT EXISTS ledger_entry_budget_created ON ledger_entry (budget_id, created_at) INCLUDE (amount, kind);
 CREATE INDEX IF NOT EXISTS ledger_entry_created ON ledger_entry (created_at);
 CREATE INDEX IF NOT EXISTS ledger_transfer_budget_id ON ledger_transfer (budget_id);
 

@@ -5,9 +5,9 @@ On PostgreSQL this migration also installs the database guards of ``funding/sql/
 ``FUNDING_APP_ROLE`` names the role the service connects as, that role's privileges (``grants.sql``: no
 UPDATE/DELETE on ledger and audit rows). Run it as the owner role, never as the application role.
 
-Revision ID: 6e175b0a83d4
+Revision ID: eeb53d9fd9a4
 Revises: 
-Create Date: 2026-11-30 00:40:23.435017
+Create Date: 2026-11-30 00:51:38.549995
 """
 import os
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import grassroots.db
 from sqlalchemy.dialects import postgresql
 
-revision = '6e175b0a83d4'
+revision = 'eeb53d9fd9a4'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -193,6 +193,7 @@ def upgrade() -> None:
     sa.Column('account', sa.Text(), nullable=False),
     sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('budget_id', sa.Uuid(as_uuid=False), nullable=True),
+    sa.Column('kind', sa.Text(), nullable=True),
     sa.Column('created_at', grassroots.db.UtcDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.CheckConstraint('amount <> 0', name=op.f('ledger_entry_amount_check')),
     sa.ForeignKeyConstraint(['transfer_id'], ['ledger_transfer.id'], name=op.f('ledger_entry_transfer_id_fkey')),
@@ -200,7 +201,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.create_index('ledger_entry_account_created', ['account', 'created_at'], unique=False)
-        batch_op.create_index('ledger_entry_budget_created', ['budget_id', 'created_at'], unique=False)
+        batch_op.create_index('ledger_entry_budget_created', ['budget_id', 'created_at'], unique=False, postgresql_include=['amount', 'kind'])
         batch_op.create_index('ledger_entry_created', ['created_at'], unique=False)
         batch_op.create_index('ledger_entry_transfer_id', ['transfer_id'], unique=False)
 
@@ -223,7 +224,7 @@ def downgrade() -> None:
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.drop_index('ledger_entry_transfer_id')
         batch_op.drop_index('ledger_entry_created')
-        batch_op.drop_index('ledger_entry_budget_created')
+        batch_op.drop_index('ledger_entry_budget_created', postgresql_include=['amount', 'kind'])
         batch_op.drop_index('ledger_entry_account_created')
 
     op.drop_table('ledger_entry')

@@ -40,6 +40,9 @@ LEVELS = (1, 10, 50)
 PER_LEVEL = {1: 60, 10: 200, 50: 300}
 STEADY_RATE, STEADY_COUNT = 20, 100
 BACKLOG = 300
+N_SATURATION = 300
+if os.environ.get("BENCH_QUICK") == "1":   # profiling runs: a few submissions, the full event burst
+    PER_LEVEL, STEADY_COUNT, BACKLOG = {1: 10, 10: 20, 50: 50}, 20, 50
 
 
 def pct(values, p):
@@ -255,7 +258,7 @@ def main() -> int:
         ev = {"saturation": {}, "steady": {}}
         # Saturation: N application_submitted events committed at once in intake's outbox (copies of a real
         # one with new ids), so the relay and the consumers run flat out, not paced by the submit path.
-        n_sat = PER_LEVEL[50]
+        n_sat = N_SATURATION
         with psycopg2.connect(dbs["intake"]) as c, c.cursor() as cur:
             cur.execute("SELECT body, headers FROM outbox WHERE event_type='application_submitted' LIMIT 1")
             body, headers = cur.fetchone()
@@ -270,8 +273,17 @@ def main() -> int:
                              headers))
             cur.executemany("INSERT INTO outbox (event_id, source, event_type, body, headers, created_at, attempts) "
                             "VALUES (%s, %s, %s, %s, %s, now(), 0)", rows)
+        spies = []
+        if os.environ.get("BENCH_PROFILE") == "1":
+            for name in ("review", "notify", "experts"):
+                spies.append(subprocess.Popen(
+                    [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(suite.procs[name].pid),
+                     "-d", "2", "-f", "raw", "-o", f"/tmp/prof-ev-{name}.txt", "-r", "200"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         counts = wait_handled(submitted_so_far + n_sat)
         submitted_so_far += n_sat
+        for spy in spies:
+            spy.wait(30)
         with psycopg2.connect(dbs["intake"]) as c, c.cursor() as cur:
             cur.execute("SELECT event_id, created_at FROM outbox WHERE event_id = ANY(%s)", (burst_ids,))
             burst = dict(cur.fetchall())

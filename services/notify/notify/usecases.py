@@ -312,6 +312,20 @@ def preferences_of(session, user_id: str) -> Preferences:
     return Preferences.of(row.channels) if row else Preferences()
 
 
+def _preferences_memo(session) -> Callable[[str], Preferences]:
+    """Preferences for one event's audience, read in one query on first use instead of one per person
+    (only people who changed the default have a row, so the table stays small)."""
+    rows: dict[str, list] | None = None
+
+    def lookup(user_id: str) -> Preferences:
+        nonlocal rows
+        if rows is None:
+            rows = dict(session.execute(sa.select(Preference.user_id, Preference.channels)).all())
+        channels = rows.get(str(user_id))
+        return Preferences.of(channels) if channels is not None else Preferences()
+    return lookup
+
+
 def get_preferences(session, actor: Actor) -> dict:
     prefs = preferences_of(session, actor.id)
     return {"user_id": actor.id, "channels": [c for c in CHANNELS if prefs.allows(c)],
@@ -351,7 +365,7 @@ def plan(session, envelope: dict, directory: Directory) -> list[Planned]:
     envelope = with_unit_users(envelope, directory)
     lookup = directory.user
     intents = route(envelope, users_of_role=directory.users_with_role, lookup_user=lookup,
-                    preferences_for=lambda uid: preferences_of(session, uid))
+                    preferences_for=_preferences_memo(session))
     labels = {}
     for person, label, _channels in recipients_for(envelope, users_of_role=directory.users_with_role,
                                                    lookup_user=lookup):

@@ -29,7 +29,8 @@ def paid_disbursement(funding, pay="30000.00", **select):
 @pytest.mark.parametrize("statement", [
     "UPDATE ledger_entry SET amount = amount * 2", "DELETE FROM ledger_entry", "UPDATE ledger_transfer SET memo = 'x'",
     "DELETE FROM ledger_transfer", "UPDATE audit_record SET reason = 'x'", "DELETE FROM audit_record",
-    "TRUNCATE audit_record CASCADE", "DELETE FROM audit_checkpoint"])
+    "TRUNCATE audit_record CASCADE", "DELETE FROM audit_checkpoint", "UPDATE final_account SET note = 'x'",
+    "DELETE FROM final_account"])
 def test_the_service_database_role_cannot_update_or_delete_ledger_and_audit_rows(funding, statement):
     paid_disbursement(funding)
     funding.call({"id": "admin-1", "role": "admin"}, "sign_checkpoint")

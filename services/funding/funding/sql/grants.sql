@@ -16,8 +16,11 @@ GRANT USAGE, SELECT ON SEQUENCE ledger_entry_id_seq TO {app_role};
 
 -- state tables: rows change state (and the budget row is locked FOR UPDATE, which needs UPDATE) but are
 -- never deleted
-REVOKE DELETE, TRUNCATE, REFERENCES, TRIGGER ON budget, disbursement, idempotency_key, final_account
-    FROM {app_role};
-GRANT SELECT, INSERT, UPDATE ON budget, disbursement, idempotency_key, final_account TO {app_role};
+REVOKE DELETE, TRUNCATE, REFERENCES, TRIGGER ON budget, disbursement, idempotency_key FROM {app_role};
+GRANT SELECT, INSERT, UPDATE ON budget, disbursement, idempotency_key TO {app_role};
+
+-- final accounts: a corrected report is a new version, so the service only ever inserts and reads them
+REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON final_account FROM {app_role};
+GRANT INSERT, SELECT ON final_account TO {app_role};
 
 GRANT EXECUTE ON FUNCTION funding_audit_lock_head() TO {app_role};

@@ -186,32 +186,75 @@ class UnitOfWork:
         self.correlation_id = correlation_id
         self._headers = headers
         self.events: list[dict] = []
+        self._outbox_rows: list[dict] = []
         self.duplicate = False
 
     def publish(self, event_type: str, payload: dict, schema_version: int = 1) -> dict:
+        """Queue an event for the outbox; the rows are written together just before the commit."""
         envelope = make_envelope(event_type, payload, source=self.source, actor=self.actor,
                                  correlation_id=self.correlation_id, schema_version=schema_version)
-        self.session.execute(
-            outbox_of(self.session).insert().values(
-                event_id=envelope["id"], source=self.source, event_type=event_type,
-                body=json.dumps(envelope, ensure_ascii=False, default=str),
-                headers=json.dumps(self._headers, ensure_ascii=False, default=str),
-                created_at=utcnow(), attempts=0))
+        self._outbox_rows.append(dict(
+            event_id=envelope["id"], source=self.source, event_type=event_type,
+            body=json.dumps(envelope, ensure_ascii=False, default=str),
+            headers=json.dumps(self._headers, ensure_ascii=False, default=str),
+            created_at=utcnow(), attempts=0))
         self.events.append(envelope)
         return envelope
 
+    def flush_outbox(self) -> None:
+        """Write the queued events in one statement (one round trip however many events)."""
+        if self._outbox_rows:
+            self.session.execute(outbox_of(self.session).insert(), self._outbox_rows)
+            self._outbox_rows = []
+
     def mark_handled(self, envelope: dict, consumer: str) -> bool:
         """Record the event in the inbox; False if this consumer already handled it (redelivery)."""
-        inbox = inbox_of(self.session)
-        bind = self.session.get_bind()
         values = dict(event_id=envelope["id"], consumer=consumer, event_type=envelope.get("type", "?"),
                       handled_at=utcnow())
-        if bind.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        result = self.session.execute(insert(inbox).values(**values).on_conflict_do_nothing())
+        result = self.session.execute(insert_ignore(inbox_of(self.session)), values)
         return result.rowcount == 1
+
+
+_INSERT_IGNORE: dict[tuple, sa.TextClause] = {}
+
+
+def insert_ignore(table: sa.Table, conflict: tuple[str, ...] = (), returning: str | None = None) -> sa.TextClause:
+    """``INSERT ... ON CONFLICT [(cols)] DO NOTHING [RETURNING col]`` for every column of ``table``.
+
+    The same text runs on PostgreSQL and SQLite (3.35+). It exists because SQLAlchemy 2.0 does not cache the
+    compiled form of the dialects' ``insert().on_conflict_do_nothing()``: compiling it on every call was the
+    largest CPU cost of notify's event handling. Parameters: one value per column (``row_params`` fills
+    column defaults); bound values keep their column types (time zones, JSON).
+    """
+    key = (table, tuple(conflict), returning)
+    stmt = _INSERT_IGNORE.get(key)
+    if stmt is None:
+        cols = list(table.columns)
+        target = f"({', '.join(conflict)}) " if conflict else ""
+        sql = (f'INSERT INTO "{table.name}" ({", ".join(chr(34) + c.name + chr(34) for c in cols)}) '
+               f'VALUES ({", ".join(":" + c.name for c in cols)}) ON CONFLICT {target}DO NOTHING')
+        if returning:
+            sql += f' RETURNING "{returning}"'
+        stmt = sa.text(sql).bindparams(*[sa.bindparam(c.name, type_=c.type) for c in cols])
+        if returning:
+            stmt = stmt.columns(table.c[returning])
+        _INSERT_IGNORE[key] = stmt
+    return stmt
+
+
+def row_params(table: sa.Table, values: dict) -> dict:
+    """``values`` completed with each missing column's scalar default (or None), for ``insert_ignore``."""
+    out = {}
+    for c in table.columns:
+        if c.name in values:
+            out[c.name] = values[c.name]
+        elif c.default is not None and c.default.is_scalar:
+            out[c.name] = c.default.arg
+        elif c.default is not None and c.default.is_callable:
+            out[c.name] = c.default.arg(None)
+        else:
+            out[c.name] = None
+    return out
 
 
 def outbox_of(session: Session) -> sa.Table:
@@ -265,6 +308,7 @@ class DatabaseHandle:
                         uow.duplicate = True
                         self._provider.on_duplicate(handling)
                 yield uow
+                uow.flush_outbox()
         finally:
             session.close()
             if lock is not None:

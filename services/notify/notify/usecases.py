@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Mapping
 import sqlalchemy as sa
 
 from grassroots.context import Actor
-from grassroots.db import utcnow
+from grassroots.db import insert_ignore, row_params, utcnow
 from grassroots.errors import NotFound, ValidationFailed
 from grassroots.logging import get_logger
 
@@ -387,8 +387,8 @@ def store(uow, planned: Iterable[Planned], *, source: str, now: dt.datetime, ema
           sms_enabled: bool = True) -> list[Message]:
     """Insert one Message per intent whose dedup key is new; returns the rows inserted."""
     session = uow.session
-    insert = _insert(session)
     table = Message.__table__
+    stmt = insert_ignore(table, conflict=("dedup_key",), returning="id")
     created = []
     for item in planned:
         intent = item.intent
@@ -399,18 +399,16 @@ def store(uow, planned: Iterable[Planned], *, source: str, now: dt.datetime, ema
             status, next_at = SKIPPED, None
             error = ("SMTP_HOST is not set: e-mail not sent" if intent.channel == EMAIL
                      else "SMS sender is not configured")
-        values = dict(
+        values = row_params(table, dict(
             id=_new_id(), dedup_key=intent.dedup_key, event_id=intent.event_id, event_type=intent.event_type,
             event_source=source, audience=item.audience, recipient_user_id=intent.recipient.user_id,
             recipient_unit_id=item.unit_id, recipient_name=intent.recipient.name or None,
             address=intent.recipient.address(intent.channel), channel=intent.channel,
             subject=intent.subject[:300], body=intent.body, status=status, attempts=1 if status == SENT else 0,
-            last_error=error, next_attempt_at=next_at, created_at=now, sent_at=sent_at)
-        result = session.execute(insert(table).values(**values).on_conflict_do_nothing(
-            index_elements=["dedup_key"]))
-        if result.rowcount != 1:
-            continue
-        row = session.get(Message, values["id"])
+            last_error=error, next_attempt_at=next_at, created_at=now, sent_at=sent_at))
+        if session.execute(stmt, values).first() is None:
+            continue      # the same message (dedup key) was stored by an earlier delivery of the event
+        row = Message(**values)   # what was inserted; not attached (nothing more is written through it)
         created.append(row)
         if status == SKIPPED:
             log.warning("message_skipped", message_id=row.id, event_type=row.event_type, channel=row.channel,

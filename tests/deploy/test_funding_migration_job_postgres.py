@@ -100,8 +100,9 @@ def _broker_vhost():
 
 def test_funding_runs_as_the_app_role_the_way_the_deployment_starts_and_probes_it(funding_database, tmp_path):
     """The migration job, then `python -m grassroots.serve funding` as funding_app with the deployment's
-    environment: alive on /metrics, ready by the broker probe, handles an event (budget, audit record, outbox)
-    without a privilege error, and exits cleanly on SIGTERM."""
+    environment: alive on /metrics, ready by the broker probe, handles review's selection with funding
+    (budget, its allocation in the ledger, audit records, budget_created through the outbox) without a
+    privilege error, and exits cleanly on SIGTERM."""
     import signal
     import time
     import urllib.request
@@ -139,6 +140,8 @@ def test_funding_runs_as_the_app_role_the_way_the_deployment_starts_and_probes_i
             "call": {"id": uuid.uuid4().hex}, "recipients": {},
             "application": {"id": app_id, "programme_code": "expert_service", "unit_id": uuid.uuid4().hex,
                             "unit_name": "测试单位", "league_city_code": "150100", "title": "部署测试", "form": {}},
+            # review's contract: a selection names its funding; without it no budget is made
+            "funding": {"amount": "150000.00", "source": "department"},
         }, source="review", actor=None, correlation_id=uuid.uuid4().hex)
         with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
             Producer(conn.channel()).publish(envelope, exchange=Exchange("review.events", type="topic", durable=True),
@@ -150,15 +153,24 @@ def test_funding_runs_as_the_app_role_the_way_the_deployment_starts_and_probes_i
             deadline = time.monotonic() + 30
             while True:
                 with owner.cursor() as cur:
-                    cur.execute("SELECT count(*) FROM budget WHERE application_id = %s", (app_id,))
-                    budgets = cur.fetchone()[0]
+                    cur.execute("SELECT count(*), min(amount::text), min(status) FROM budget WHERE project_id = %s",
+                                (app_id,))
+                    budgets = cur.fetchone()
+                    cur.execute("SELECT count(*) FROM ledger_entry e JOIN budget b ON b.id = e.budget_id "
+                                "WHERE b.project_id = %s", (app_id,))
+                    legs = cur.fetchone()[0]
                     cur.execute("SELECT count(*) FROM audit_record")
                     audits = cur.fetchone()[0]
+                    cur.execute("SELECT count(*) FROM outbox WHERE event_type = 'budget_created'")
+                    created = cur.fetchone()[0]
                     cur.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL")
                     unpublished = cur.fetchone()[0]
-                if budgets == 1 and audits >= 1 and unpublished == 0:
+                # budget_created, funds_allocated: both written by the app role, as is the allocation's two legs
+                if budgets == (1, "150000.00", "active") and legs == 2 and audits >= 2 and created == 1 \
+                        and unpublished == 0:
                     break
-                assert time.monotonic() < deadline, (budgets, audits, unpublished, log_path.read_text()[-3000:])
+                assert time.monotonic() < deadline, (budgets, legs, audits, created, unpublished,
+                                                     log_path.read_text()[-3000:])
                 time.sleep(0.3)
         finally:
             owner.close()

@@ -51,12 +51,14 @@ def funding_database():
         admin.close()
 
 
-def run_job(owner_url: str, app_role: str) -> subprocess.CompletedProcess:
-    # the migration job's command, as in docker-compose.yml and k8s/migrations/jobs.yaml
-    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
-    env.update({"FUNDING_DATABASE_URL": owner_url, "FUNDING_APP_ROLE": app_role})
-    command = (f"{sys.executable} -m grassroots.migrate upgrade funding && "
-               f"{sys.executable} {DEPLOY / 'funding' / 'apply_grants.py'}")
+def run_job(owner_url: str, app_role: str, migration_grants: bool = True) -> subprocess.CompletedProcess:
+    """The migration job's command, as in docker-compose.yml and k8s/migrations/jobs.yaml. Without
+    ``migration_grants`` the migration itself grants nothing, so what the role holds is apply_grants' doing."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL") and k != "FUNDING_APP_ROLE"}
+    env.update({"FUNDING_DATABASE_URL": owner_url})
+    role = f"FUNDING_APP_ROLE={app_role}"
+    command = (f"{role if migration_grants else ''} {sys.executable} -m grassroots.migrate upgrade funding && "
+               f"{role} {sys.executable} {DEPLOY / 'funding' / 'apply_grants.py'}")
     return subprocess.run(["sh", "-ec", command], capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
 
 
@@ -73,7 +75,9 @@ def test_after_the_funding_job_the_app_role_cannot_change_audit_rows_but_works_i
             cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
             tables = {r[0] for r in cur.fetchall()}
             assert {"audit_record", "outbox", "inbox"} <= tables
-            for table in tables & {"audit_record", "ledger_transfer", "ledger_entry", "audit_checkpoint"}:
+            assert "final_account" in tables
+            for table in tables & {"audit_record", "ledger_transfer", "ledger_entry", "audit_checkpoint",
+                                   "final_account"}:
                 assert can(table, "SELECT") and can(table, "INSERT"), table
                 assert not can(table, "UPDATE") and not can(table, "DELETE"), table
             for table in tables & {"budget", "disbursement", "idempotency_key"}:
@@ -88,6 +92,43 @@ def test_after_the_funding_job_the_app_role_cannot_change_audit_rows_but_works_i
         conn.close()
     # running the job again (a redeploy) is harmless
     assert run_job(url(funding_database["owner_dsn"]), funding_database["app"]).returncode == 0
+
+
+def test_apply_grants_leaves_the_app_role_unable_to_update_or_delete_final_account_rows(funding_database):
+    """A final account is a reported fact: a correction is a new version. Even when the migration granted
+    nothing and the owner had once granted the role everything on the table, after apply_grants the role can
+    insert and read a final account but neither change nor delete it."""
+    app = funding_database["app"]
+    assert run_job(url(funding_database["owner_dsn"]), app, migration_grants=False).returncode == 0
+    owner = psycopg2.connect(funding_database["owner_dsn"])
+    owner.autocommit = True
+    with owner.cursor() as cur:
+        cur.execute(f'GRANT ALL ON final_account TO "{app}"')   # drift: a hand-made grant from some time ago
+    owner.close()
+    result = run_job(url(funding_database["owner_dsn"]), app, migration_grants=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "WARNING" not in result.stdout, result.stdout
+
+    conn = psycopg2.connect(funding_database["app_dsn"])
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            budget_id, final_id = str(uuid.uuid4()), str(uuid.uuid4())
+            cur.execute("INSERT INTO budget (id, call_id, programme, unit_id, unit_name, project_id, source, amount, "
+                        "status) VALUES (%s, 'c-1', 'service_team', 'u-1', '测试单位', %s, 'department', 1000, "
+                        "'active')", (budget_id, uuid.uuid4().hex))
+            cur.execute("INSERT INTO final_account (id, budget_id, version, spending, note, flags, flagged, "
+                        "reported_by) VALUES (%s, %s, 1, '{}', '', '[]', false, 'unit-user')", (final_id, budget_id))
+            cur.execute("SELECT count(*) FROM final_account WHERE id = %s", (final_id,))
+            assert cur.fetchone()[0] == 1
+            for statement in ("UPDATE final_account SET note = 'rewritten'", "DELETE FROM final_account",
+                              "TRUNCATE final_account"):
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                    cur.execute(statement)
+            cur.execute("SELECT note FROM final_account WHERE id = %s", (final_id,))
+            assert cur.fetchone()[0] == ""
+    finally:
+        conn.close()
 
 
 def _broker_vhost():

@@ -2,8 +2,8 @@
 
 On PostgreSQL this migration also installs the database guards of ``funding/sql/ledger_guards.sql``
 (balanced transfers at commit, append-only ledger and audit tables, budgets never overdrawn) and, when
-``FUNDING_APP_ROLE`` names the role the service connects as, that role's privileges (``grants.sql``: no
-UPDATE/DELETE on ledger and audit rows). Run it as the owner role, never as the application role.
+``FUNDING_APP_ROLE`` names the role the service connects as, that role's privileges (``funding.sql.grants_sql``: no
+UPDATE/DELETE on ledger, audit and final-account rows). Run it as the owner role, never as the application role.
 
 Revision ID: eeb53d9fd9a4
 Revises: 

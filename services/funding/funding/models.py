@@ -44,6 +44,8 @@ class Budget(Base):
     bank_frozen: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False, server_default=sa.text("false"))
     bank_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
     bank_pending: Mapped[dict | None] = mapped_column(Json)
+    # Why and by which decision the budget is (being) withdrawn: {reason, event_id, doc_ref, by, at, ...}
+    withdrawal: Mapped[dict | None] = mapped_column(Json)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow,
                                                     server_default=sa.func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow,
@@ -51,8 +53,11 @@ class Budget(Base):
     __table_args__ = (
         sa.CheckConstraint("source IN ('ministry', 'department')", name=conv("budget_source_check")),
         sa.CheckConstraint("amount > 0", name=conv("budget_amount_check")),
-        sa.CheckConstraint("status IN ('awaiting_amount', 'active')", name=conv("budget_status_valid")),
-        sa.CheckConstraint("(status = 'awaiting_amount') = (amount IS NULL)", name=conv("budget_amount_set")),
+        sa.CheckConstraint("status IN ('awaiting_amount', 'active', 'withdrawn', 'withdrawal_blocked')",
+                           name=conv("budget_status_valid")),
+        # a withdrawn budget keeps the amount it had (NULL if it never got one)
+        sa.CheckConstraint("status = 'withdrawn' OR (status = 'awaiting_amount') = (amount IS NULL)",
+                           name=conv("budget_amount_set")),
         sa.UniqueConstraint("project_id", "source", name=conv("budget_project_source")),
         sa.Index("budget_call_id", "call_id"),
         sa.Index("budget_programme", "programme"),

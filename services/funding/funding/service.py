@@ -143,7 +143,7 @@ class FundingService(ServiceBase):
     def on_ministry_decided(self, envelope):
         with self.db.transaction(handling=envelope) as uow:
             if not uow.duplicate:
-                uc.budget_from_event(uow, envelope, "ministry")
+                uc.ministry_decided(uow, envelope)
 
     # budgets ----------------------------------------------------------------------------------------
     @rpc

@@ -8,7 +8,12 @@ audit chain); here they are fed with rows read under the right locks and their r
 - every state change writes its audit record (and, when money moves, its ledger transfer) in the same
   transaction, and its event through the outbox;
 - the recipient's bank account is checked when the budget is created, frozen at the first approval, and
-  changed afterwards only with a second finance officer's approval.
+  changed afterwards only with a second finance officer's approval;
+- a ministry approval corrected into a refusal withdraws the ministry budget (``domain/withdrawal.py``):
+  requested tranches are cancelled and the allocation reversed, unless money is out (an approved tranche, or
+  paid money not fully returned): then the budget waits as ``withdrawal_blocked``, its money untouched, and
+  the withdrawal completes when the last of it comes back (``record_return``) or the approved payment fails
+  (``mark_failed``). A refusal corrected back into an approval grants the budget again.
 
 Events (payloads per services/notify/notify/domain/EVENTS.md; each carries ``call``, ``application`` and
 ``recipients`` copied from the review event the budget came from, plus ``budget``):
@@ -18,6 +23,8 @@ Events (payloads per services/notify/notify/domain/EVENTS.md; each carries ``cal
     disbursement_paid       amount, bank_ref, disbursement
     disbursement_failed     reason, disbursement
     funds_returned          amount, disbursement
+    budget_withdrawn        amount (null if it never had one), source, reason, cancelled_disbursements
+    budget_withdrawal_blocked  amount, source, reason, outstanding (money out or on its way), disbursements
 """
 from __future__ import annotations
 
@@ -34,7 +41,7 @@ from grassroots.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grassroots.logging import get_logger
 
 from . import audit
-from .domain import bank, disbursement as dis, ledger
+from .domain import bank, disbursement as dis, ledger, withdrawal as wd
 from .domain.actors import Actor as DomainActor
 from .domain.final_accounts import CATEGORIES, has_errors, review_final_accounts
 from .domain.money import ZERO, parse_positive_yuan, parse_yuan, to_wire
@@ -126,13 +133,14 @@ def budget_dict(b: Budget, items: list[dis.Disbursement] | None = None, full_ban
            "programme_name": app.get("programme_name"), "unit_id": b.unit_id, "unit_name": b.unit_name,
            "league_city": b.league_city, "project_id": b.project_id, "title": b.title, "source": b.source,
            "source_label": SOURCE_LABELS.get(b.source), "amount": _money(b.amount), "status": b.status,
-           "plan": b.plan, "bank_account": b.bank_account if full_bank else _masked(b.bank_account),
+           "status_label": wd.STATUS_LABELS.get(b.status), "withdrawal": b.withdrawal, "plan": b.plan, "bank_account": b.bank_account if full_bank else _masked(b.bank_account),
            "bank_problems": b.bank_problems, "bank_frozen": b.bank_frozen, "bank_version": b.bank_version,
            "bank_pending": b.bank_pending, "created_at": _iso(b.created_at), "updated_at": _iso(b.updated_at)}
     if items is not None:
         committed = dis.active_total(items)
-        out.update(committed=_money(committed), disbursed=_money(_paid_net(items)),
-                   available=_money((b.amount or ZERO) - committed))
+        # a budget being withdrawn takes no new commitment, whatever its amount still says
+        free = (b.amount or ZERO) - committed if b.status in (wd.ACTIVE, wd.AWAITING_AMOUNT) else ZERO
+        out.update(committed=_money(committed), disbursed=_money(_paid_net(items)), available=_money(free))
     return out
 
 
@@ -229,20 +237,16 @@ def budget_from_event(uow, envelope: dict, source: str) -> dict | None:
     s = uow.session
     app = dict(p.get("application") or {})
     call = p.get("call") or {}
-    existing = s.scalar(sa.select(Budget).where(Budget.project_id == str(app.get("id")), Budget.source == source))
+    existing = s.scalar(sa.select(Budget).where(Budget.project_id == str(app.get("id")), Budget.source == source)
+                        .with_for_update())
     if existing is not None:
+        if existing.status in (wd.WITHDRAWN, wd.WITHDRAWAL_BLOCKED):
+            return _grant_again(uow, envelope, existing, funding)
         return None
     form = app.pop("form", None) or {}
     unit_name = app.get("unit_name") or ""
     account, problems = _check_bank(_bank_from_form(form), unit_name)
-    raw_amount = funding.get("amount")
-    amount, amount_problem = None, None
-    if raw_amount not in (None, ""):
-        try:
-            amount = parse_positive_yuan(raw_amount, "funding.amount")
-        except ValidationFailed as exc:
-            amount_problem = exc.details
-            log.warning("budget_amount_unusable", application_id=app.get("id"), event_id=envelope.get("id"))
+    amount, amount_problem = _event_amount(funding, envelope)
     now = utcnow()
     b = Budget(id=new_uuid(), call_id=str(call.get("id") or ""), programme=str(app.get("programme_code") or ""),
                unit_id=str(app.get("unit_id") or ""), unit_name=unit_name, league_city=app.get("league_city_code"),
@@ -267,6 +271,160 @@ def budget_from_event(uow, envelope: dict, source: str) -> dict | None:
     return budget_dict(b)
 
 
+def _event_amount(funding: dict, envelope: dict) -> tuple[Decimal | None, list | None]:
+    """The amount an event grants (None: an officer sets it later) and, if it was unusable, why."""
+    raw_amount = funding.get("amount")
+    if raw_amount in (None, ""):
+        return None, None
+    try:
+        return parse_positive_yuan(raw_amount, "funding.amount"), None
+    except ValidationFailed as exc:
+        app = (envelope.get("payload") or {}).get("application") or {}
+        log.warning("budget_amount_unusable", application_id=app.get("id"), event_id=envelope.get("id"))
+        return None, exc.details
+
+
+def _grant_again(uow, envelope: dict, b: Budget, funding: dict) -> dict:
+    """The refusal that withdrew (or began to withdraw) the budget was corrected back into an approval.
+
+    A blocked budget's allocation was never reversed: it is simply active again. A withdrawn one is granted
+    anew with the amount of this decision: a new allocation (the reversed one stays reversed)."""
+    s = uow.session
+    p = envelope.get("payload") or {}
+    actor = uow.actor or Actor.system()
+    reason = (_reason(p.get("correction_reason")) or "人力资源社会保障部批准") + f"（事件 {envelope.get('id')}）"
+    previous, before = b.status, b.withdrawal
+    b.withdrawal, b.updated_at = None, utcnow()
+    b.origin = {**(b.origin or {}), "decision": p.get("decision"), "doc_ref": p.get("doc_ref"),
+                "event_type": envelope.get("type")}
+    if previous == wd.WITHDRAWAL_BLOCKED:
+        b.status = wd.ACTIVE
+        s.flush()
+        audit.append(s, actor, "budget_withdrawal_cancelled", "budget", b.id, budget_id=b.id, reason=reason,
+                     data={"amount": _money(b.amount), "withdrawal": before, "event_id": envelope.get("id")})
+        return budget_dict(b)
+    amount, amount_problem = _event_amount(funding, envelope)
+    b.amount = amount
+    b.status = wd.ACTIVE if amount is not None else wd.AWAITING_AMOUNT
+    s.flush()
+    audit.append(s, actor, "budget_granted_again", "budget", b.id, budget_id=b.id, reason=reason,
+                 data={"source": b.source, "amount": _money(amount), "amount_problem": amount_problem,
+                       "withdrawal": before, "event_id": envelope.get("id")})
+    if amount is not None:
+        _allocate(uow, b, actor, reason="预算重新下达")
+    return budget_dict(b)
+
+
+def ministry_decided(uow, envelope: dict) -> dict | None:
+    """Review's ministry decision: an approval with funding makes (or grants again) the ministry budget; a
+    refusal withdraws the ministry budget the application has, if any."""
+    approved = (envelope.get("payload") or {}).get("approved")
+    if approved is True:
+        return budget_from_event(uow, envelope, "ministry")
+    if approved is False:
+        return withdraw_on_refusal(uow, envelope)
+    # a decision that says neither must not take money away
+    log.warning("ministry_decision_unreadable", event_id=envelope.get("id"), approved=repr(approved))
+    return None
+
+
+def withdraw_on_refusal(uow, envelope: dict) -> dict | None:
+    """Withdraw the application's ministry budget, or mark it ``withdrawal_blocked`` when money is out.
+
+    Idempotent: a withdrawn budget, or a blocked one whose money is still out, is left as it is, so a
+    redelivered or repeated refusal records and publishes nothing more."""
+    p = envelope.get("payload") or {}
+    app_id = str((p.get("application") or {}).get("id") or "")
+    s = uow.session
+    b = s.scalar(sa.select(Budget).where(Budget.project_id == app_id, Budget.source == "ministry")
+                 .with_for_update())
+    if b is None or b.status == wd.WITHDRAWN:
+        return None
+    plan = wd.plan_withdrawal(budget_disbursements(s, b.id))
+    if b.status == wd.WITHDRAWAL_BLOCKED and plan.blocked:
+        return None
+    actor = uow.actor or Actor.system()
+    reason = (_reason(p.get("correction_reason")) or _reason((p.get("previous") or {}).get("reason"))
+              or "人力资源社会保障部决定不予资助")
+    decision = {"reason": reason, "event_id": envelope.get("id"), "doc_ref": p.get("doc_ref"),
+                "decided_on": p.get("decided_on"), "correction": bool(p.get("correction")),
+                "by": {"id": str(actor.id), "role": str(actor.role)}, "at": utcnow().isoformat()}
+    cancelled = _cancel_for_withdrawal(uow, b, plan.cancel, actor, reason)
+    if plan.blocked:
+        return _block_withdrawal(uow, b, actor, decision, plan, cancelled)
+    return _withdraw(uow, b, actor, decision, cancelled)
+
+
+def _cancel_for_withdrawal(uow, b: Budget, items, actor, reason: str) -> list[dict]:
+    s = uow.session
+    out = []
+    for item in items:
+        row = s.get(Disbursement, item.id, with_for_update=True, populate_existing=True)
+        d = wd.cancel_for_withdrawal(to_domain(row), by=str(actor.id), reason=f"预算撤销：{reason}")
+        _store(row, d)
+        s.flush()
+        audit.append(s, actor, "disbursement_cancelled", "disbursement", row.id, budget_id=b.id,
+                     reason=d.closed_reason, data={"amount": _money(row.amount), "budget_withdrawal": True})
+        out.append(_short(row))
+    return out
+
+
+def _withdraw(uow, b: Budget, actor, decision: dict, cancelled: list[dict]) -> dict:
+    """Nothing is out: reverse the allocation (if the budget had one) and close the budget."""
+    s = uow.session
+    reason = decision["reason"]
+    rev = None
+    original = _current_allocation(s, b.id)
+    if original is not None:
+        rev = ledger.reversal(original, id=new_uuid(), memo=f"预算撤销冲销：{reason}")
+        post_transfer(s, rev)
+        audit.append(s, actor, "transfer_reversed", "ledger_transfer", rev.id, budget_id=b.id, reason=reason,
+                     data=rev.to_dict())
+    previous = b.status
+    b.status, b.updated_at = wd.WITHDRAWN, utcnow()
+    b.withdrawal = {**decision, "from_status": previous, "reversal": None if rev is None else rev.id}
+    s.flush()
+    audit.append(s, actor, "budget_withdrawn", "budget", b.id, budget_id=b.id, reason=reason,
+                 data={"source": b.source, "amount": _money(b.amount), "from": previous,
+                       "reversal": None if rev is None else rev.id, "cancelled": [c["id"] for c in cancelled],
+                       "event_id": decision.get("event_id"), "doc_ref": decision.get("doc_ref")})
+    uow.publish("budget_withdrawn", {**_event_base(b), "amount": _money(b.amount), "source": b.source,
+                                     "reason": reason, "cancelled_disbursements": cancelled})
+    return budget_dict(b)
+
+
+def _block_withdrawal(uow, b: Budget, actor, decision: dict, plan: wd.WithdrawalPlan,
+                      cancelled: list[dict]) -> dict:
+    """Money is out: leave it (and the allocation) alone, stop new commitments, tell finance officers."""
+    s = uow.session
+    reason = decision["reason"]
+    rows = [s.get(Disbursement, d.id) for d in plan.blocking]
+    b.status, b.updated_at = wd.WITHDRAWAL_BLOCKED, utcnow()
+    b.withdrawal = {**decision, "outstanding": _money(plan.outstanding), "blocked_by": [r.id for r in rows]}
+    s.flush()
+    audit.append(s, actor, "budget_withdrawal_blocked", "budget", b.id, budget_id=b.id, reason=reason,
+                 data={"source": b.source, "amount": _money(b.amount), "outstanding": _money(plan.outstanding),
+                       "disbursements": [_short(r) for r in rows], "cancelled": [c["id"] for c in cancelled],
+                       "event_id": decision.get("event_id"), "doc_ref": decision.get("doc_ref")})
+    uow.publish("budget_withdrawal_blocked", {**_event_base(b), "amount": _money(b.amount), "source": b.source,
+                                              "reason": reason, "outstanding": _money(plan.outstanding),
+                                              "disbursements": [_short(r) for r in rows]})
+    return budget_dict(b)
+
+
+def _finish_withdrawal_if_clear(uow, b: Budget, actor) -> None:
+    """After a return or a failed payment: a blocked budget whose money is all back is withdrawn now, for the
+    reason of the decision that withdrew it, by the officer whose act cleared the way."""
+    if b.status != wd.WITHDRAWAL_BLOCKED:
+        return
+    uow.session.flush()
+    if wd.plan_withdrawal(budget_disbursements(uow.session, b.id)).blocked:
+        return
+    decision = {k: v for k, v in (b.withdrawal or {}).items() if k not in ("outstanding", "blocked_by")}
+    decision.setdefault("reason", "人力资源社会保障部决定不予资助")
+    _withdraw(uow, b, actor, decision, [])
+
+
 def _allocate(uow, b: Budget, actor, reason: str) -> None:
     t = ledger.allocation(id=new_uuid(), budget_id=b.id, source=b.source, amount=b.amount, memo=reason)
     post_transfer(uow.session, t)
@@ -281,6 +439,7 @@ def set_budget_amount(uow, actor: Actor, budget_id: str, data: dict) -> dict:
     actor.require(*BUDGET_SETTERS)
     s = uow.session
     b = get_budget_row(s, budget_id, lock=True)
+    wd.require_open(b.status, b.id)
     amount = parse_positive_yuan(data.get("amount"), "amount")
     reason = _reason(data.get("reason"))
     if b.status == "awaiting_amount":
@@ -461,6 +620,7 @@ def request_disbursement(uow, actor: Actor, budget_id: str, data: dict) -> dict:
     if replay is not None:
         return {**replay.result, "replayed": True}
     b = get_budget_row(s, budget_id, lock=True)
+    wd.require_open(b.status, b.id)
     if b.amount is None:
         raise Conflict("budget_awaiting_amount", "预算金额尚未核定，核定前不能申请拨付", {"budget_id": b.id})
     items = budget_disbursements(s, b.id)
@@ -496,6 +656,7 @@ def approve_disbursement(uow, actor: Actor, disbursement_id: str, reason: str = 
     actor.require(*FINANCE)
     s = uow.session
     b, row = _locked(s, disbursement_id)
+    wd.require_open(b.status, b.id)
     items = budget_disbursements(s, b.id)
     d = dis.approve(to_domain(row), approver=_dom_actor(actor), at=utcnow(), budget_amount=b.amount or ZERO,
                     existing=items)
@@ -569,6 +730,7 @@ def mark_failed(uow, actor: Actor, disbursement_id: str, reason: str) -> dict:
     audit.append(s, actor, "disbursement_failed", "disbursement", row.id, budget_id=b.id, reason=d.failed_reason,
                  data={"amount": _money(row.amount)})
     uow.publish("disbursement_failed", {**_event_base(b), "reason": d.failed_reason, "disbursement": _short(row)})
+    _finish_withdrawal_if_clear(uow, b, actor)
     return disbursement_dict(row, b)
 
 
@@ -592,6 +754,7 @@ def record_return(uow, actor: Actor, disbursement_id: str, data: dict) -> dict:
                  data={"amount": _money(amount), "returned_total": _money(row.returned_amount),
                        "bank_reference": reference, "transfer": t.to_dict()})
     uow.publish("funds_returned", {**_event_base(b), "amount": _money(amount), "disbursement": _short(row)})
+    _finish_withdrawal_if_clear(uow, b, actor)
     return disbursement_dict(row, b)
 
 

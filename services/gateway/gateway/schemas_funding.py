@@ -54,7 +54,9 @@ FINAL_ACCOUNTS = {"type": "object", "required": ["spending"], "additionalPropert
 BUDGET_OUT = {"type": "object", "properties": {
     "id": STR, "call_id": STR, "programme": STR, "programme_name": NULLABLE_STR, "unit_id": STR, "unit_name": STR,
     "league_city": NULLABLE_STR, "project_id": NULLABLE_STR, "title": STR, "source": {"enum": ["ministry", "department"]},
-    "amount": NULLABLE_AMOUNT, "status": {"enum": ["awaiting_amount", "active"]}, "plan": {"type": ["object", "null"]},
+    "amount": NULLABLE_AMOUNT, "status": {"enum": ["awaiting_amount", "active", "withdrawal_blocked", "withdrawn"]},
+    "status_label": NULLABLE_STR, "withdrawal": {"type": ["object", "null"], "description": "撤销预算的原因与依据"},
+    "plan": {"type": ["object", "null"]},
     "bank_account": {"type": ["object", "null"]}, "bank_problems": {"type": ["array", "null"]},
     "bank_frozen": {"type": "boolean"}, "bank_version": {"type": "integer"}, "bank_pending": {"type": ["object", "null"]},
     "committed": NULLABLE_AMOUNT, "disbursed": NULLABLE_AMOUNT, "available": NULLABLE_AMOUNT, "created_at": STR}}

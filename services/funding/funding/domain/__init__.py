@@ -12,6 +12,8 @@ Modules:
     audit           append, verify_chain, sign_checkpoint, verify_checkpoint, check_against_checkpoints,
                     verify_with_checkpoints, generate_key_pair, load_private_key, load_public_key
     final_accounts  CATEGORIES, review_final_accounts, Flag
+    withdrawal      budget statuses, plan_withdrawal (cancel / blocked by / outstanding), cancel_for_withdrawal,
+                    require_open
     exports         to_csv (UTF-8 BOM), to_xlsx
 
 Typical disbursement approval in the service (one transaction, budget row locked — see funding/sql/README.md)::

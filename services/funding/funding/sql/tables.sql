@@ -23,10 +23,12 @@ CREATE TABLE IF NOT EXISTS budget (
     bank_frozen   boolean NOT NULL DEFAULT false,
     bank_version  integer NOT NULL DEFAULT 1,
     bank_pending  jsonb,               -- a change of a frozen account awaiting a second officer
+    withdrawal    jsonb,               -- why and by which decision the budget is (being) withdrawn
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT budget_status_valid CHECK (status IN ('awaiting_amount', 'active')),
-    CONSTRAINT budget_amount_set CHECK ((status = 'awaiting_amount') = (amount IS NULL)),
+    CONSTRAINT budget_status_valid CHECK (status IN ('awaiting_amount', 'active', 'withdrawn', 'withdrawal_blocked')),
+    -- a withdrawn budget keeps the amount it had (NULL if it never got one)
+    CONSTRAINT budget_amount_set CHECK (status = 'withdrawn' OR (status = 'awaiting_amount') = (amount IS NULL)),
     -- the same application never gets two budgets from the same source
     CONSTRAINT budget_project_source UNIQUE (project_id, source)
 );

@@ -5,9 +5,9 @@ On PostgreSQL this migration also installs the database guards of ``funding/sql/
 ``FUNDING_APP_ROLE`` names the role the service connects as, that role's privileges (``funding.sql.grants_sql``: no
 UPDATE/DELETE on ledger, audit and final-account rows). Run it as the owner role, never as the application role.
 
-Revision ID: eeb53d9fd9a4
+Revision ID: b74ccac1b03a
 Revises: 
-Create Date: 2026-11-30 00:51:38.549995
+Create Date: 2026-11-30 01:13:26.713031
 """
 import os
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import grassroots.db
 from sqlalchemy.dialects import postgresql
 
-revision = 'eeb53d9fd9a4'
+revision = 'b74ccac1b03a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -66,11 +66,12 @@ def upgrade() -> None:
     sa.Column('bank_frozen', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.Column('bank_version', sa.Integer(), server_default='1', nullable=False),
     sa.Column('bank_pending', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('withdrawal', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('created_at', grassroots.db.UtcDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_at', grassroots.db.UtcDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.CheckConstraint("(status = 'awaiting_amount') = (amount IS NULL)", name=op.f('budget_amount_set')),
     sa.CheckConstraint("source IN ('ministry', 'department')", name=op.f('budget_source_check')),
-    sa.CheckConstraint("status IN ('awaiting_amount', 'active')", name=op.f('budget_status_valid')),
+    sa.CheckConstraint("status = 'withdrawn' OR (status = 'awaiting_amount') = (amount IS NULL)", name=op.f('budget_amount_set')),
+    sa.CheckConstraint("status IN ('awaiting_amount', 'active', 'withdrawn', 'withdrawal_blocked')", name=op.f('budget_status_valid')),
     sa.CheckConstraint('amount > 0', name=op.f('budget_amount_check')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_budget')),
     sa.UniqueConstraint('project_id', 'source', name=op.f('budget_project_source'))

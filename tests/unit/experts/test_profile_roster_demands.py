@@ -131,8 +131,14 @@ def test_the_vault_hashes_by_key_encrypts_reversibly_and_masks():
     assert rotated.reveal(sealed.encrypted) == number(7)
 
 
-def test_without_configured_keys_the_vault_uses_development_keys_and_says_so(capsys):
-    vault = IdVault.from_config({})
+def test_without_configured_keys_the_vault_uses_development_keys_and_says_so(monkeypatch):
+    import structlog
+    from structlog.testing import capture_logs
+
+    from experts import idvault
+    with capture_logs() as logs:
+        # a fresh logger: the module's may already be bound (loggers are cached on first use)
+        monkeypatch.setattr(idvault, "log", structlog.get_logger("experts.idvault"))
+        vault = IdVault.from_config({})
     assert vault.reveal(vault.seal(number(8)).encrypted) == number(8)
-    out = capsys.readouterr()
-    assert "experts_id_keys_not_configured" in out.out + out.err
+    assert any(e["event"] == "experts_id_keys_not_configured" and e["log_level"] == "warning" for e in logs)

@@ -124,6 +124,8 @@ class NotifyService(ServiceBase):
     on_disbursement_paid = _handler("funding", "disbursement_paid")
     on_disbursement_failed = _handler("funding", "disbursement_failed")
     on_funds_returned = _handler("funding", "funds_returned")
+    on_budget_withdrawn = _handler("funding", "budget_withdrawn")
+    on_budget_withdrawal_blocked = _handler("funding", "budget_withdrawal_blocked")
 
     def _directory(self) -> uc.Directory:
         return uc.Directory(self.gateway.users_with_role, self.gateway.users_of_unit, self.gateway.user,

@@ -21,7 +21,7 @@ def test_every_event_type_of_the_contract_has_a_rule():
         "application_recommended_to_ministry", "application_not_selected", "ministry_decided",
         "expert_admitted_to_pool", "expert_matched",
         "budget_created", "disbursement_requested", "disbursement_approved", "disbursement_paid",
-        "disbursement_failed", "funds_returned",
+        "disbursement_failed", "funds_returned", "budget_withdrawn", "budget_withdrawal_blocked",
         "deadline_reminder", "report_due_reminder", "report_overdue_reminder", "scoring_reminder",
     }
     assert set(RULES) == expected
@@ -52,6 +52,13 @@ def test_a_document_stored_is_only_an_inbox_message(envelope, officers):
 def test_a_disbursement_request_goes_to_finance_officers_only(envelope, officers):
     intents = route(envelope("disbursement_requested"), users_of_role=officers)
     assert who(intents) == ["刘会计"]
+
+
+@pytest.mark.parametrize("event_type", ["budget_withdrawn", "budget_withdrawal_blocked"])
+def test_a_withdrawn_budget_tells_the_unit_and_finance_officers_by_mail_and_inbox(event_type, envelope, officers):
+    intents = route(envelope(event_type), users_of_role=officers)
+    assert who(intents, EMAIL) == who(intents, INAPP) == ["刘会计", "王丽"]
+    assert who(intents, SMS) == []
 
 
 def test_finance_officers_hear_of_a_ministry_decision_only_when_it_approves(envelope, officers):

@@ -151,3 +151,17 @@ def test_dates_convert_from_utc_to_asia_shanghai():
 def test_shorten_cuts_long_titles_with_an_ellipsis():
     assert shorten("草原畜牧业科技服务团", 8) == "草原畜牧业科技…"
     assert shorten("短标题", 8) == "短标题"
+
+
+def test_a_withdrawn_budget_gives_the_reason_and_says_no_more_money_comes(envelope):
+    body = render(envelope, "budget_withdrawn", EMAIL).body
+    assert "300,000.00元" in body and "原因：部里来函更正为不予资助" in body and "1笔拨款申请已一并撤销" in body
+    # a budget withdrawn before it had an amount names none
+    bare = render(envelope, "budget_withdrawn", INAPP, amount=None, cancelled_disbursements=[]).body
+    assert "元" not in bare.split("联系人")[0] and "已撤销" in bare and "拨款申请" not in bare
+
+
+def test_a_blocked_withdrawal_names_the_money_to_bring_back(envelope):
+    rendered = render(envelope, "budget_withdrawal_blocked", EMAIL)
+    assert "待撤销" in rendered.subject
+    assert "50,000.00元" in rendered.body and "退回" in rendered.body and "登记退款" in rendered.body

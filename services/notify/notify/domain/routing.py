@@ -93,6 +93,8 @@ RULES: dict[str, tuple[Audience, ...]] = {
     "disbursement_paid": (concerned(*ALL),),
     "disbursement_failed": (role(FINANCE_OFFICER, *MAIL), concerned(*ALL)),
     "funds_returned": (role(FINANCE_OFFICER, *MAIL), role(PROGRAMME_OFFICER, INAPP)),
+    "budget_withdrawn": (concerned(*MAIL), role(FINANCE_OFFICER, *MAIL)),
+    "budget_withdrawal_blocked": (concerned(*MAIL), role(FINANCE_OFFICER, *MAIL)),
     # reminders the notify service computes itself (see reminders.py)
     "deadline_reminder": (concerned(*ALL),),
     "report_due_reminder": (concerned(*ALL),),

@@ -34,6 +34,8 @@ test-unit: venv
 bench: venv
 	@NEED_POSTGRES=1 bash scripts/ensure_infra.sh
 	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/bench_funding.py
+	$(BIN)/python bench/bench_matching.py
 
 clean:
 	rm -rf var/local var/test

@@ -207,7 +207,8 @@ def open_call(uow, actor: Actor, call_id: str, now: dt.datetime | None = None) -
                        for s in p.selection],
          "quotas": {k: {"min": r.min, "max": r.max} for k, r in p.quotas.items()},
          "report_required": p.report.required}
-        for p in dcall.programmes], "recipients": {"unit_contacts": [], "user_ids": []}})
+        for p in dcall.programmes], "review": dcall.definition.get("review") or {},
+        "recipients": {"unit_contacts": [], "user_ids": []}})
     return call_dict(call)
 
 

@@ -21,6 +21,8 @@ class ReviewCall(Base):
     summary: Mapped[dict] = mapped_column(sa.JSON, nullable=False)       # intake's call summary (contacts...)
     programmes: Mapped[list] = mapped_column(sa.JSON, nullable=False)    # [{code, name, rolling, selection}]
     rubrics: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
+    # the call's review settings (intake's definition ``review``): round defaults k, load cap, bonus policy
+    settings: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
 
 
 class Candidate(Base):

@@ -111,8 +111,10 @@ def call_opened(uow, envelope: dict) -> None:
         row = ReviewCall(id=call["id"])
         uow.session.add(row)
     row.year, row.deadline = int(call["year"]), _parse_time(call["deadline"], "call.deadline")
+    settings = p.get("review") or {}
     row.summary, row.programmes = call, p.get("programmes") or []
-    row.rubrics = p.get("rubrics") or {}
+    row.rubrics = settings.get("rubrics") or {}
+    row.settings = {k: v for k, v in settings.items() if k != "rubrics"}
 
 
 def _places(application: dict) -> list[dict]:
@@ -322,13 +324,15 @@ def create_round(uow, actor: Actor, data: dict, now: dt.datetime) -> dict:
     if close_at <= now:
         raise ValidationFailed("round_invalid", "评审截止时间须晚于现在",
                                [{"path": "close_at", "code": "in_past", "message": "评审截止时间须晚于现在"}])
+    # the round's own settings, else the call's (intake's ``review`` section), else the defaults
+    defaults = call.settings or {}
     drnd = rounds.new_round("new", call.id, programme["code"], call.deadline, rolling=bool(programme.get("rolling")),
-                            reviewers_per_application=data.get("reviewers_per_application",
-                                                               rounds.DEFAULT_REVIEWERS_PER_APPLICATION),
-                            load_cap=data.get("load_cap", rounds.DEFAULT_LOAD_CAP))
+                            reviewers_per_application=data.get("reviewers_per_application") or defaults.get(
+                                "reviewers_per_application", rounds.DEFAULT_REVIEWERS_PER_APPLICATION),
+                            load_cap=data.get("load_cap") or defaults.get("load_cap", rounds.DEFAULT_LOAD_CAP))
     rubric = rubrics.rubric_from_dict(data["rubric"], programme["code"]) if data.get("rubric") else \
         rubrics.rubric_for_call(programme["code"], {"rubrics": call.rubrics})
-    policy = data.get("bonus_policy") or {}
+    policy = data.get("bonus_policy") or defaults.get("bonus_policy") or {}
     priority.BonusPolicy.from_dict(policy)
     caps, keys = caps_and_keys(programme)
     selection.caps_from_definition(programme["code"], {"caps": caps})

@@ -152,7 +152,7 @@ class ReviewHarness:
                 "doc_no": "内人社办发〔2025〕1号", "deadline": self.deadline.isoformat(),
                 "contacts": [{"name": "塞夫", "phone": "(0471) 6268105"}]}
 
-    def call_opened(self, deadline_hours_ago=1.0, rolling=False):
+    def call_opened(self, deadline_hours_ago=1.0, rolling=False, review=None):
         self.deadline = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=deadline_hours_ago)
         programmes = [
             {"code": "service_team", "name": "专家服务团项目", "rolling": rolling,
@@ -162,7 +162,7 @@ class ReviewHarness:
             {"code": "regional_base", "name": "自治区级专家服务基地", "rolling": False,
              "selection": [{"key": "regional", "label": "遴选设立为自治区级专家服务基地", "min": None, "max": 5}]}]
         self.publish("call_opened", {"call": self.call_summary(), "programmes": programmes,
-                                     "recipients": {"unit_contacts": [], "user_ids": []}})
+                                     "review": review or {}, "recipients": {"unit_contacts": [], "user_ids": []}})
         self.wait(lambda: self.scalar("SELECT count(*) FROM review_call WHERE id = :i", i=self.call_id) == 1)
 
     def submit(self, n, league, programme="service_team", unit_id=None, places=(), title=None, creator=None):

@@ -131,3 +131,24 @@ def test_people_outside_the_review_cannot_read_rounds_or_decisions(rv, role):
     rv.add_user("someone", role, unit_id="unit-1" if role == "applicant_unit" else None)
     assert rv.http("GET", "/api/v1/review/decisions", "someone").status_code == 403
     assert rv.http("GET", "/api/v1/review/rounds", "someone").status_code == 403
+
+
+def test_a_call_sets_its_own_rubric_and_round_defaults_and_a_round_may_still_override_them(rv):
+    rubric = {"name": "2026年服务团评审细则", "criteria": [
+        {"code": "need", "label": "需求迫切程度", "weight": "0.6", "scale": {"min": 0, "max": 5}, "comment": "always"},
+        {"code": "plan", "label": "方案可行性", "weight": "0.4", "scale": {"min": 0, "max": 5}}]}
+    rv.call_opened(review={"rubrics": {"service_team": rubric}, "reviewers_per_application": 1, "load_cap": 4,
+                           "bonus_policy": {"points": {"border": "5"}, "cap": "5"}})
+    rv.submit(1, "150100")
+    rv.wait_candidates(1)
+    close_at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7)).isoformat()
+    rnd = rv.ok("POST", "/api/v1/review/rounds", "officer_a",
+                json={"call_id": rv.call_id, "programme_code": "service_team", "close_at": close_at})
+    assert [c["code"] for c in rnd["rubric"]["criteria"]] == ["need", "plan"]
+    assert (rnd["reviewers_per_application"], rnd["load_cap"]) == (1, 4)
+    assert rnd["bonus_policy"]["points"]["border"] == "5"
+    base = rv.ok("POST", "/api/v1/review/rounds", "officer_a",
+                 json={"call_id": rv.call_id, "programme_code": "regional_base", "close_at": close_at,
+                       "reviewers_per_application": 2})
+    assert base["reviewers_per_application"] == 2
+    assert base["rubric"]["programme"] == "regional_base" and base["rubric"]["criteria"][0]["code"] != "need"

@@ -273,3 +273,21 @@ def test_broken_yaml_is_reported_not_crashed_on():
     with pytest.raises(CallDefinitionInvalid) as e:
         load_call_text("year: [2025", "x.yaml")
     assert e.value.details[0]["code"] == "yaml_syntax"
+
+
+def test_a_call_may_carry_its_review_settings_and_they_stay_in_its_definition(c2025):
+    rubric = {"criteria": [{"code": "need", "label": "需求", "weight": "1", "scale": {"min": 0, "max": 5}}]}
+    review = {"rubrics": {"service_team": rubric}, "reviewers_per_application": 5, "load_cap": 12,
+              "bonus_policy": {"points": {"border": "2"}, "cap": "2"}}
+    call = parse_call({**c2025.definition, "review": review})
+    assert call.definition["review"] == review
+
+
+def test_review_settings_naming_an_unknown_programme_or_a_bad_number_are_refused_with_their_paths(c2025):
+    review = {"rubrics": {"no_such": {"criteria": []}, "service_team": "good"}, "reviewers_per_application": 0,
+              "panel": 3}
+    with pytest.raises(CallDefinitionInvalid) as e:
+        parse_call({**c2025.definition, "review": review})
+    paths = {p["path"]: p["code"] for p in e.value.details}
+    assert paths == {"review.rubrics.no_such": "unknown_programme", "review.rubrics.service_team": "wrong_type",
+                     "review.reviewers_per_application": "out_of_range", "review.panel": "unknown_key"}

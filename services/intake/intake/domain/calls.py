@@ -465,6 +465,38 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+REVIEW_KEYS = {"rubrics", "bonus_policy", "reviewers_per_application", "load_cap"}
+
+
+def _review_settings(r: "_Reader", m: dict, codes: set[str]) -> None:
+    """``review``: how the call wants its applications reviewed, passed on to the review service.
+
+    ``rubrics`` maps a programme code to its rubric (review's shape: criteria with weights, scales and comment
+    rules); ``bonus_policy`` the priority-region points; ``reviewers_per_application`` and ``load_cap`` the
+    defaults of each round. Intake checks the outline (known keys and programmes, positive integers); the
+    review service validates rubrics and points in full when a round is set up from them.
+    """
+    if "review" not in m:
+        return
+    rv = r.mapping(m.get("review"), "review")
+    if rv is None:
+        return
+    r.keys(rv, "review", REVIEW_KEYS)
+    rubrics = rv.get("rubrics")
+    if rubrics is not None:
+        rm = r.mapping(rubrics, "review.rubrics")
+        for code, rubric in (rm or {}).items():
+            if code not in codes:
+                r.problem(f"review.rubrics.{code}", "unknown_programme", "没有该项目类别")
+            elif not isinstance(rubric, dict) or not isinstance(rubric.get("criteria"), list):
+                r.problem(f"review.rubrics.{code}", "wrong_type", "评审细则须列出评审指标（criteria）")
+    if "bonus_policy" in rv:
+        r.mapping(rv.get("bonus_policy"), "review.bonus_policy")
+    for key in ("reviewers_per_application", "load_cap"):
+        if key in rv and (not isinstance(rv[key], int) or isinstance(rv[key], bool) or rv[key] < 1):
+            r.problem(f"review.{key}", "out_of_range", "须为不小于1的整数")
+
+
 def parse_call(raw: Any, source: str = "") -> Call:
     """Validate a call definition (the mapping read from YAML or JSON) and build the typed ``Call``.
 
@@ -473,7 +505,7 @@ def parse_call(raw: Any, source: str = "") -> Call:
     r = _Reader()
     m = r.mapping(raw, "$") or {}
     r.keys(m, "", {"year", "title", "doc_no", "issued_on", "deadline", "deadline_note", "contacts",
-                   "mailing_address", "programmes"})
+                   "mailing_address", "programmes", "review"})
     year = r.get(m, "year", "", int, default=0)
     title = r.get(m, "title", "", str, default="")
     doc_no = r.get(m, "doc_no", "", str, default="")
@@ -500,6 +532,7 @@ def parse_call(raw: Any, source: str = "") -> Call:
         r.keys(mm, "mailing_address", {"recipient", "address"})
         mailing = MailingAddress(r.get(mm, "recipient", "mailing_address", str, default=""),
                                  r.get(mm, "address", "mailing_address", str, default=""))
+    _review_settings(r, m, codes)
     if r.problems:
         first = r.problems[0]
         prefix = f"{source}：" if source else ""

@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: 38798a9ea940
+Revision ID: 43d36becfb03
 Revises: 
-Create Date: 2026-11-30 00:38:12.828229
+Create Date: 2026-11-30 01:35:44.858804
 """
 from alembic import op
 import sqlalchemy as sa
 import grassroots.db
 
 
-revision = '38798a9ea940'
+revision = '43d36becfb03'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -165,6 +165,7 @@ def upgrade() -> None:
     sa.Column('summary', sa.JSON(), nullable=False),
     sa.Column('programmes', sa.JSON(), nullable=False),
     sa.Column('rubrics', sa.JSON(), nullable=False),
+    sa.Column('settings', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_review_call'))
     )
     op.create_table('review_round',

@@ -555,14 +555,15 @@ def declare_conflict(uow, actor: Actor, assignment_id: str, reason: str, now: dt
     return {"assignment": assignment_dict(s, a), "replacement_request": request.to_dict()}
 
 
-def assignment_dict(session, a: Assignment, with_sheet: bool = False) -> dict:
+def assignment_dict(session, a: Assignment, with_sheet: bool = False, sheets: dict | None = None) -> dict:
     out = {"id": a.id, "round_id": a.round_id, "application_id": a.application_id, "reviewer_id": a.reviewer_id,
            "status": a.status, "fit": a.fit, "explanation": a.explanation, "assigned_at": _iso(a.assigned_at),
            "conflict_reason": a.conflict_reason, "conflict_declared_by": a.conflict_declared_by,
            "conflict_declared_at": _iso(a.conflict_declared_at), "cancelled_at": _iso(a.cancelled_at),
            "cancel_reason": a.cancel_reason}
     if with_sheet:
-        sheet = session.scalar(sa.select(ScoreSheet).where(ScoreSheet.assignment_id == a.id))
+        sheet = sheets.get(a.id) if sheets is not None else \
+            session.scalar(sa.select(ScoreSheet).where(ScoreSheet.assignment_id == a.id))
         out["sheet"] = None if sheet is None else sheet_dict(sheet)
     return out
 
@@ -589,8 +590,10 @@ def list_assignments(session, actor: Actor, filters: dict) -> list[dict]:
     round_rows = {r.id: r for r in session.scalars(sa.select(Round).where(Round.id.in_({a.round_id for a in rows})))}
     cands = {c.application_id: c for c in session.scalars(
         sa.select(Candidate).where(Candidate.application_id.in_({a.application_id for a in rows})))}
+    sheets = {x.assignment_id: x for x in session.scalars(
+        sa.select(ScoreSheet).where(ScoreSheet.assignment_id.in_([a.id for a in rows])))} if rows else {}
     for a in rows:
-        d = assignment_dict(session, a, with_sheet=True)
+        d = assignment_dict(session, a, with_sheet=True, sheets=sheets)
         c, r = cands.get(a.application_id), round_rows[a.round_id]
         d["application"] = _application_summary(c) if c else {"id": a.application_id}
         if actor.role in REVIEWER_ROLES and c is not None:

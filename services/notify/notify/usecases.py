@@ -208,12 +208,11 @@ def rem_overdue_id(application_id: str) -> str:
 def _row(session, model, key: dict, **defaults):
     """The row with this primary key, created if absent, locked for update: safe when two workers (or two
     replicas) learn about the same thing at the same moment."""
-    insert = _insert(session)
     columns = model.__table__.c
     values = {**key, **defaults}
     if "updated_at" in columns and "updated_at" not in values:
         values["updated_at"] = utcnow()
-    session.execute(insert(model.__table__).values(**values).on_conflict_do_nothing())
+    session.execute(insert_ignore(model.__table__), row_params(model.__table__, values))
     ident = tuple(key[c.name] for c in model.__table__.primary_key.columns)
     return session.get(model, ident if len(ident) > 1 else ident[0], with_for_update=True,
                         populate_existing=True)

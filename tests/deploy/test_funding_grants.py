@@ -17,7 +17,7 @@ sql = apply_grants.sql
 
 ROLE = "funding_app"
 INSERT_ONLY = {"ledger_transfer", "ledger_entry", "audit_record", "audit_checkpoint", "final_account"}
-STATE = {"budget", "disbursement", "idempotency_key"}
+STATE = {"budget", "disbursement", "idempotency_key", "ministry_decision_seen"}
 
 
 def schema_tables() -> set[str]:

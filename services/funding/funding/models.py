@@ -192,6 +192,17 @@ class IdempotencyKey(Base):
                                                     server_default=sa.func.now())
 
 
+class MinistryDecisionSeen(Base):
+    """The newest ministry decision applied per application (review's ``revision``)."""
+    __tablename__ = "ministry_decision_seen"
+    project_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    revision: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    approved: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    event_id: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    applied_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow,
+                                                    server_default=sa.func.now())
+
+
 class FinalAccount(Base):
     __tablename__ = "final_account"
     id: Mapped[str] = mapped_column(Uuid, primary_key=True)

@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from grassroots.context import Actor
-from grassroots.db import utcnow
+from grassroots.db import insert_ignore, row_params, utcnow
 from grassroots.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grassroots.logging import get_logger
 
@@ -45,7 +45,8 @@ from .domain import bank, disbursement as dis, ledger, withdrawal as wd
 from .domain.actors import Actor as DomainActor
 from .domain.final_accounts import CATEGORIES, has_errors, review_final_accounts
 from .domain.money import ZERO, parse_positive_yuan, parse_yuan, to_wire
-from .models import Budget, Disbursement, FinalAccount, IdempotencyKey, LedgerEntry, LedgerTransfer
+from .models import (Budget, Disbursement, FinalAccount, IdempotencyKey, LedgerEntry, LedgerTransfer,
+                     MinistryDecisionSeen)
 
 log = get_logger("funding")
 
@@ -317,8 +318,12 @@ def _grant_again(uow, envelope: dict, b: Budget, funding: dict) -> dict:
 
 def ministry_decided(uow, envelope: dict) -> dict | None:
     """Review's ministry decision: an approval with funding makes (or grants again) the ministry budget; a
-    refusal withdraws the ministry budget the application has, if any."""
-    approved = (envelope.get("payload") or {}).get("approved")
+    refusal withdraws the ministry budget the application has, if any. A decision older (by review's
+    ``revision``) than the last one applied for the application is ignored and audited."""
+    p = envelope.get("payload") or {}
+    approved = p.get("approved")
+    if approved in (True, False) and _stale_ministry_decision(uow, envelope):
+        return None
     if approved is True:
         return budget_from_event(uow, envelope, "ministry")
     if approved is False:
@@ -326,6 +331,36 @@ def ministry_decided(uow, envelope: dict) -> dict | None:
     # a decision that says neither must not take money away
     log.warning("ministry_decision_unreadable", event_id=envelope.get("id"), approved=repr(approved))
     return None
+
+
+def _stale_ministry_decision(uow, envelope: dict) -> bool:
+    """Record the decision as the newest applied, or say it is older than one already applied.
+
+    Decisions without a ``revision`` (older publishers) are applied as they come. The row is locked, so two
+    deliveries about one application are applied in turn."""
+    p = envelope.get("payload") or {}
+    app_id = str((p.get("application") or {}).get("id") or "")
+    revision = p.get("revision")
+    if not app_id or not isinstance(revision, int) or isinstance(revision, bool):
+        return False    # no order information (an older publisher): applied as it comes
+    s = uow.session
+    s.execute(insert_ignore(MinistryDecisionSeen.__table__),
+              row_params(MinistryDecisionSeen.__table__, {"project_id": app_id, "revision": 0, "approved": False,
+                                                          "event_id": "", "applied_at": utcnow()}))
+    seen = s.get(MinistryDecisionSeen, app_id, with_for_update=True, populate_existing=True)
+    if revision < seen.revision or (revision == seen.revision and seen.event_id
+                                    and seen.event_id != envelope.get("id")):
+        actor = uow.actor or Actor.system()
+        audit.append(s, actor, "ministry_decision_ignored", "project", app_id,
+                     reason="已按更新的人力资源社会保障部决定处理，较早的决定不再执行",
+                     data={"event_id": envelope.get("id"), "revision": revision, "applied_revision": seen.revision,
+                           "applied_event_id": seen.event_id, "approved": p.get("approved")})
+        log.warning("ministry_decision_stale", event_id=envelope.get("id"), revision=revision,
+                    applied_revision=seen.revision)
+        return True
+    seen.revision, seen.approved, seen.event_id, seen.applied_at = revision, bool(p.get("approved")), \
+        str(envelope.get("id") or ""), utcnow()
+    return False
 
 
 def withdraw_on_refusal(uow, envelope: dict) -> dict | None:

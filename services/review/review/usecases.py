@@ -848,6 +848,9 @@ def _ministry_payload(s, c: Candidate, decision: MinistryDecision, domain_payloa
             "recipients": c.snapshot.get("recipients") or {},
             "approved": decision.approved, "doc_ref": decision.document_ref,
             "document_ref": decision.document_ref, "decided_on": decision.decided_on.isoformat(),
+            # 1 for the decision, +1 per correction: consumers apply a decision only if it is newer than the
+            # last one they applied (a retried delivery can arrive after its own correction)
+            "revision": 1 + len(decision.corrections or []),
             "correction": domain_payload["correction"], "correction_reason": domain_payload["correction_reason"],
             "previous": domain_payload["previous"], "round": {"id": decision.round_id},
             "funding": {"amount": decision.amount, "source": "ministry"} if funded else None}

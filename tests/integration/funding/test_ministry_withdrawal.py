@@ -226,3 +226,23 @@ def test_a_refusal_corrected_into_an_approval_grants_the_budget_whether_or_not_i
     assert len(events_of(funding, "budget_created", budget["id"])) == 2
     assert len(funding.budgets_of(payload["application"]["id"])) == 1
     funding.call(FO_A, "request_disbursement", budget["id"], {"amount": "1000.00", "idempotency_key": key()})
+
+
+def test_a_decision_older_than_one_already_applied_is_ignored_and_audited(funding):
+    """A retried delivery of the approval (revision 1) arriving after its correction into a refusal
+    (revision 2) must not grant the budget again."""
+    approved = approval(amount="180000.00")
+    approved["revision"] = 1
+    app_id = approved["application"]["id"]
+    refusal = refusal_correction(approved)
+    refusal["revision"] = 2
+    publish_and_wait(funding, "ministry_decided", refusal)          # the correction is handled first
+    assert funding.budgets_of(app_id) == []
+    publish_and_wait(funding, "ministry_decided", approved)         # then the late original
+    assert funding.budgets_of(app_id) == []
+    ignored = [r for r in funding.chain() if r["action"] == "ministry_decision_ignored"]
+    assert ignored and ignored[-1]["entity_id"] == app_id and ignored[-1]["data"]["applied_revision"] == 2
+    newer = copy.deepcopy(approved)
+    newer.update(revision=3, correction=True, correction_reason="再次更正为批准")
+    publish_and_wait(funding, "ministry_decided", newer)            # a newer decision still applies
+    assert ministry_budget(funding, app_id)["amount"] == "180000.00"

@@ -77,6 +77,7 @@ def test_a_ministry_decision_is_corrected_only_with_a_reason_and_keeps_the_previ
     assert [e["approved"] for e in events] == [False, True]
     assert events[0]["funding"] is None and events[1]["funding"] == {"amount": "200000.00", "source": "ministry"}
     assert events[1]["correction"] is True and events[1]["previous"]["approved"] is False
+    assert [e["revision"] for e in events] == [1, 2]
     outcome = rv.ok("GET", f"/api/v1/review/applications/{order[0]}/outcome", "auditor")
     assert outcome["ministry"]["document_ref"] == "人社厅函〔2025〕15号"
 

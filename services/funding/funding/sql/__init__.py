@@ -69,7 +69,7 @@ INSERT_ONLY = PrivilegeClass(
     why="ledger and audit rows are never changed (corrections are reversing entries; the triggers refuse "
         "edits for every role too); a corrected final account is a new version")
 STATE = PrivilegeClass(
-    "state", ("budget", "disbursement", "idempotency_key"),
+    "state", ("budget", "disbursement", "idempotency_key", "ministry_decision_seen"),
     grant="SELECT, INSERT, UPDATE", revoke="DELETE, TRUNCATE, REFERENCES, TRIGGER",
     why="rows change state (and the budget row is locked FOR UPDATE, which needs UPDATE) but are never deleted")
 SERVICE = PrivilegeClass(

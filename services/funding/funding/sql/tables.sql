@@ -120,6 +120,16 @@ CREATE TABLE IF NOT EXISTS audit_checkpoint (
     signature   text NOT NULL
 );
 
+-- The newest ministry decision applied per application (review's ``revision``): an older one arriving later
+-- (a retried delivery overtaken by its own correction) is ignored.
+CREATE TABLE IF NOT EXISTS ministry_decision_seen (
+    project_id   text PRIMARY KEY,
+    revision     integer NOT NULL,
+    approved     boolean NOT NULL,
+    event_id     text NOT NULL,
+    applied_at   timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TABLE IF NOT EXISTS idempotency_key (
     key          text PRIMARY KEY,
     operation    text NOT NULL,

@@ -90,6 +90,14 @@ def upgrade() -> None:
     sa.Column('created_at', grassroots.db.UtcDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_idempotency_key'))
     )
+    op.create_table('ministry_decision_seen',
+    sa.Column('project_id', sa.Text(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('approved', sa.Boolean(), nullable=False),
+    sa.Column('event_id', sa.Text(), nullable=False),
+    sa.Column('applied_at', grassroots.db.UtcDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_ministry_decision_seen'))
+    )
     op.create_table('inbox',
     sa.Column('event_id', sa.String(length=32), nullable=False),
     sa.Column('consumer', sa.String(length=120), nullable=False),
@@ -246,6 +254,7 @@ def downgrade() -> None:
 
     op.drop_table('outbox')
     op.drop_table('inbox')
+    op.drop_table('ministry_decision_seen')
     op.drop_table('idempotency_key')
     with op.batch_alter_table('budget', schema=None) as batch_op:
         batch_op.drop_index('budget_unit_id')

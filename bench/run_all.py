@@ -427,7 +427,7 @@ def print_table(r):
               f"{row['p95_ms']:>7} {row['p99_ms']:>7} {row['baseline_p50_ms']:>8} {row['errors']:>6}")
     ev = r["events"]
     print("\n== Event path: intake commit -> handled (vs raw Nameko dispatch -> trivial handler) ==")
-    print(f"saturation: {PER_LEVEL[50]} events committed at once; steady: {STEADY_RATE}/s submissions")
+    print(f"saturation: {N_SATURATION} events committed at once; steady: {STEADY_RATE}/s submissions")
     b = ev["baseline_saturation"]
     print(f"baseline saturation: {b['events_per_s']} ev/s p50 {b['p50_ms']} ms p99 {b['p99_ms']} ms lost {b['lost']}")
     for svc, row in ev["saturation"].items():

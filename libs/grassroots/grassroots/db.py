@@ -188,6 +188,16 @@ class UnitOfWork:
         self.events: list[dict] = []
         self._outbox_rows: list[dict] = []
         self.duplicate = False
+        self.fresh: list[dict] = []          # with a batch of envelopes: those not handled before
+        self._headers_for = None             # (actor, correlation_id) -> outbox headers
+
+    def acting_for(self, envelope: dict) -> None:
+        """In a batch: events published from now on carry this envelope's actor and correlation id."""
+        from .context import Actor as _Actor
+        actor = _Actor.from_dict(envelope["actor"]) if envelope.get("actor") else self.actor
+        self.actor, self.correlation_id = actor, envelope.get("correlation_id") or self.correlation_id
+        if self._headers_for is not None:
+            self._headers = self._headers_for(self.actor, self.correlation_id)
 
     def publish(self, event_type: str, payload: dict, schema_version: int = 1) -> dict:
         """Queue an event for the outbox; the rows are written together just before the commit."""
@@ -291,9 +301,11 @@ class DatabaseHandle:
         from .events import headers_for_outbox
         ctx = self._worker_ctx
         actor = Actor.from_worker(ctx)
-        if handling is not None and actor is None and handling.get("actor"):
-            actor = Actor.from_dict(handling["actor"])
-        correlation_id = (handling or {}).get("correlation_id") or correlation_id_of(ctx)
+        first = handling[0] if isinstance(handling, list) and handling else \
+            (handling if isinstance(handling, dict) else None)
+        if first is not None and actor is None and first.get("actor"):
+            actor = Actor.from_dict(first["actor"])
+        correlation_id = (first or {}).get("correlation_id") or correlation_id_of(ctx)
         session = self._provider.sessionmaker()
         lock = self._provider.write_lock
         if lock is not None:
@@ -301,12 +313,23 @@ class DatabaseHandle:
         uow = UnitOfWork(session, self._provider.source, actor, correlation_id,
                          headers_for_outbox(ctx, actor, correlation_id))
         try:
+            uow._headers_for = lambda a, c: headers_for_outbox(ctx, a, c)
             with session.begin():
-                if handling is not None:
+                if isinstance(handling, list):
+                    name = consumer or f"{ctx.service_name}.{ctx.entrypoint.method_name}"
+                    for envelope in handling:
+                        if uow.mark_handled(envelope, name):
+                            uow.fresh.append(envelope)
+                        else:
+                            self._provider.on_duplicate(envelope)
+                    uow.duplicate = not uow.fresh
+                elif handling is not None:
                     name = consumer or f"{ctx.service_name}.{ctx.entrypoint.method_name}"
                     if not uow.mark_handled(handling, name):
                         uow.duplicate = True
                         self._provider.on_duplicate(handling)
+                    else:
+                        uow.fresh = [handling]
                 yield uow
                 uow.flush_outbox()
         finally:

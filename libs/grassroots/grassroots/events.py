@@ -18,6 +18,13 @@ Usage:
     from grassroots.events import event_handler
     @event_handler("intake", "application_submitted")
     def on_submitted(self, envelope): ...
+
+    @batch_event_handler("intake", "application_submitted")     # several envelopes, one transaction
+    def on_submitted(self, envelopes):
+        with self.db.transaction(handling=envelopes) as uow:
+            for envelope in uow.fresh:          # the ones this consumer has not handled before
+                uow.acting_for(envelope)        # published events carry this event's actor and correlation
+                ...
 """
 from __future__ import annotations
 
@@ -308,6 +315,79 @@ class EventHandler(_NamekoEventHandler):
 
 
 event_handler = EventHandler.decorator
+
+
+class BatchEventHandler(EventHandler):
+    """An event handler that takes several messages of its queue at once: the method gets a list of
+    envelopes and handles them in one transaction (``db.transaction(handling=envelopes)``).
+
+    Why: every event costs its consumer a transaction (BEGIN, inbox insert, statements, COMMIT) and a Nameko
+    worker; under a burst, doing that once per batch instead of once per event is most of the CPU saved.
+    Messages are acknowledged only after the batch's worker succeeded (that is, after its commit). A batch
+    that fails is taken apart: each of its messages is handled again on its own, with the usual retries
+    and dead-lettering, so one bad event neither blocks nor drags down the others.
+
+    ``batch_size`` defaults to half the container's ``max_workers`` (the broker's prefetch), so that one
+    batch can be filled while another is being handled; ``batch_wait`` (seconds) bounds how long a message
+    waits for companions when the queue is quiet.
+    """
+
+    def __init__(self, source_service, event_type, batch_size=None, batch_wait=0.005, **kwargs):
+        super().__init__(source_service, event_type, **kwargs)
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait
+        self._pending: list = []
+        self._timer = None
+
+    def setup(self):
+        super().setup()
+        if self.batch_size is None:
+            self.batch_size = max(1, int(self.container.max_workers) // 2)
+
+    def handle_message(self, body, message):
+        from .metrics import EVENTS_CONSUMED
+        EVENTS_CONSUMED.labels(self.container.service_name, self.event_type).inc()
+        self._pending.append((body, message))
+        if len(self._pending) >= self.batch_size:
+            self._dispatch()
+        elif self._timer is None:
+            self._timer = eventlet.spawn_after(self.batch_wait, self._dispatch)
+
+    def _dispatch(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, []
+        if batch:
+            self._spawn(batch)
+
+    def _spawn(self, batch):
+        from nameko.exceptions import ContainerBeingKilled
+        messages = [m for _, m in batch]
+        try:
+            self.container.spawn_worker(self, ([b for b, _ in batch],), {},
+                                        context_data=self.unpack_message_headers(messages[0]),
+                                        handle_result=lambda ctx, result=None, exc_info=None:
+                                        self._batch_done(batch, result, exc_info))
+        except ContainerBeingKilled:
+            for m in messages:
+                self.queue_consumer.requeue_message(m)
+
+    def _batch_done(self, batch, result, exc_info):
+        if exc_info is None:
+            for _, message in batch:
+                self.queue_consumer.ack_message(message)
+        elif len(batch) == 1:
+            self.handle_message_processed(batch[0][1], result, exc_info)   # retries, then dead letter
+        else:
+            log.warning("event_batch_failed_handling_one_by_one", queue=self.queue.name, size=len(batch),
+                        error=repr(exc_info[1]))
+            for item in batch:
+                eventlet.spawn_n(self._spawn, [item])
+        return result, exc_info
+
+
+batch_event_handler = BatchEventHandler.decorator
 
 
 def declare_dead_letter_queue(amqp_uri: str, queue_name: str):

@@ -20,7 +20,7 @@ from nameko.rpc import RpcProxy, ServiceProxy
 from grassroots.context import USER_KEY, Actor
 from grassroots.clock import Clock
 from grassroots.db import Database, utcnow
-from grassroots.events import event_handler
+from grassroots.events import batch_event_handler, event_handler
 from grassroots.logging import get_logger
 from grassroots.service import ServiceBase, rpc
 
@@ -249,20 +249,21 @@ class ExpertsService(ServiceBase):
                 return
             uc.on_call_opened(uow, envelope["payload"])
 
-    @event_handler("intake", "application_submitted")
-    def on_application_submitted(self, envelope):
-        """key_expert: the recommended expert; postdoc_hosting: its 10-15 demands."""
-        payload = envelope["payload"]
-        code = payload["application"].get("programme_code")
-        with self.db.transaction(handling=envelope) as uow:
-            if uow.duplicate:
-                return
-            uow.actor = Actor.system()
-            if code == uc.KEY_EXPERT:
-                uc.upsert_recommended(uow, self.vault, payload)
-            elif code == mm.POSTDOC:
-                added = mm.on_postdoc_submitted(uow, payload)
-                log.info("postdoc_demands_received", application_id=payload["application"]["id"], added=added)
+    @batch_event_handler("intake", "application_submitted")
+    def on_application_submitted(self, envelopes):
+        """key_expert: the recommended expert; postdoc_hosting: its 10-15 demands. Batched: a submission
+        burst costs one transaction per batch (most submissions concern neither programme)."""
+        with self.db.transaction(handling=envelopes) as uow:
+            for envelope in uow.fresh:
+                payload = envelope["payload"]
+                code = payload["application"].get("programme_code")
+                uow.acting_for(envelope)
+                uow.actor = Actor.system()
+                if code == uc.KEY_EXPERT:
+                    uc.upsert_recommended(uow, self.vault, payload)
+                elif code == mm.POSTDOC:
+                    added = mm.on_postdoc_submitted(uow, payload)
+                    log.info("postdoc_demands_received", application_id=payload["application"]["id"], added=added)
 
     @event_handler("intake", "application_withdrawn")
     def on_application_withdrawn(self, envelope):

@@ -18,7 +18,7 @@ from nameko.timer import Timer
 from grassroots.clock import Clock
 from grassroots.rpc import SystemRpcProxy
 from grassroots.db import Database
-from grassroots.events import event_handler
+from grassroots.events import batch_event_handler
 from grassroots.logging import get_logger
 from grassroots.service import ServiceBase, rpc
 
@@ -81,9 +81,10 @@ class Channels(DependencyProvider):
 
 
 def _handler(source: str, event_type: str):
-    @event_handler(source, event_type)
-    def handle(self, envelope):
-        self._handle(envelope)
+    # batched: a burst of one kind of event is planned in one read and stored in one transaction
+    @batch_event_handler(source, event_type)
+    def handle(self, envelopes):
+        self._handle(envelopes)
     handle.__name__ = f"on_{event_type}"
     return handle
 
@@ -131,17 +132,19 @@ class NotifyService(ServiceBase):
         return uc.Directory(self.gateway.users_with_role, self.gateway.users_of_unit, self.gateway.user,
                             self.directory_cache)
 
-    def _handle(self, envelope):
+    def _handle(self, envelopes):
         now = self.clock()
+        directory = self._directory()
         # Resolve people (RPC to the gateway) before the write transaction, so no lock waits on the network.
         with self.db.session() as s:
-            planned = uc.plan(s, uc.enrich(s, envelope), self._directory())
-        with self.db.transaction(handling=envelope) as uow:
-            if uow.duplicate:
-                return
-            uc.learn(uow.session, envelope)
-            uc.store(uow, planned, source=str(envelope.get("source") or ""), now=now,
-                     email_enabled=self.channels.email is not None)
+            planned = [uc.plan(s, uc.enrich(s, envelope), directory) for envelope in envelopes]
+        by_id = {envelope["id"]: plan for envelope, plan in zip(envelopes, planned)}
+        with self.db.transaction(handling=envelopes) as uow:
+            for envelope in uow.fresh:
+                uow.acting_for(envelope)
+                uc.learn(uow.session, envelope)
+                uc.store(uow, by_id[envelope["id"]], source=str(envelope.get("source") or ""), now=now,
+                         email_enabled=self.channels.email is not None)
 
     # delivery -----------------------------------------------------------------------------------------
     @config_timer("NOTIFY_DELIVERY_SECONDS", 2.0)

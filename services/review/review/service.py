@@ -10,7 +10,7 @@ import uuid
 
 from grassroots.clock import Clock
 from grassroots.db import Database
-from grassroots.events import event_handler
+from grassroots.events import batch_event_handler, event_handler
 from grassroots.rpc import SystemRpcProxy, call_remote
 from grassroots.service import ServiceBase, rpc
 
@@ -31,10 +31,12 @@ class ReviewService(ServiceBase):
             if not uow.duplicate:
                 uc.call_opened(uow, envelope)
 
-    @event_handler("intake", "application_submitted")
-    def on_application_submitted(self, envelope):
-        with self.db.transaction(handling=envelope) as uow:
-            if not uow.duplicate:
+    @batch_event_handler("intake", "application_submitted")
+    def on_application_submitted(self, envelopes):
+        # batched: a submission burst near the deadline costs one transaction per batch, not per event
+        with self.db.transaction(handling=envelopes) as uow:
+            for envelope in uow.fresh:
+                uow.acting_for(envelope)
                 uc.candidate_arrived(uow, envelope, self.clock())
 
     @event_handler("intake", "application_withdrawn")

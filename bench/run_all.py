@@ -275,7 +275,7 @@ def main() -> int:
                             "VALUES (%s, %s, %s, %s, %s, now(), 0)", rows)
         spies = []
         if os.environ.get("BENCH_PROFILE") == "1":
-            for name in ("review", "notify", "experts"):
+            for name in ("review", "notify", "experts", "intake"):
                 spies.append(subprocess.Popen(
                     [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(suite.procs[name].pid),
                      "-d", "2", "-f", "raw", "-o", f"/tmp/prof-ev-{name}.txt", "-r", "200"],

@@ -137,7 +137,8 @@ class NotifyService(ServiceBase):
         directory = self._directory()
         # Resolve people (RPC to the gateway) before the write transaction, so no lock waits on the network.
         with self.db.session() as s:
-            planned = [uc.plan(s, uc.enrich(s, envelope), directory) for envelope in envelopes]
+            prefs = uc.preferences_memo(s)
+            planned = [uc.plan(s, uc.enrich(s, envelope), directory, prefs) for envelope in envelopes]
         by_id = {envelope["id"]: plan for envelope, plan in zip(envelopes, planned)}
         with self.db.transaction(handling=envelopes) as uow:
             for envelope in uow.fresh:

@@ -311,7 +311,7 @@ def preferences_of(session, user_id: str) -> Preferences:
     return Preferences.of(row.channels) if row else Preferences()
 
 
-def _preferences_memo(session) -> Callable[[str], Preferences]:
+def preferences_memo(session) -> Callable[[str], Preferences]:
     """Preferences for one event's audience, read in one query on first use instead of one per person
     (only people who changed the default have a row, so the table stays small)."""
     rows: dict[str, list] | None = None
@@ -359,12 +359,13 @@ class Planned:
     unit_id: str | None
 
 
-def plan(session, envelope: dict, directory: Directory) -> list[Planned]:
-    """The messages an (enriched) event causes: the domain's routing with the directory and preferences."""
+def plan(session, envelope: dict, directory: Directory, preferences=None) -> list[Planned]:
+    """The messages an (enriched) event causes: the domain's routing with the directory and preferences
+    (``preferences``: a ``preferences_memo(session)`` shared by a batch of events)."""
     envelope = with_unit_users(envelope, directory)
     lookup = directory.user
     intents = route(envelope, users_of_role=directory.users_with_role, lookup_user=lookup,
-                    preferences_for=_preferences_memo(session))
+                    preferences_for=preferences or preferences_memo(session))
     labels = {}
     for person, label, _channels in recipients_for(envelope, users_of_role=directory.users_with_role,
                                                    lookup_user=lookup):

@@ -34,7 +34,8 @@ class ReviewService(ServiceBase):
     @batch_event_handler("intake", "application_submitted")
     def on_application_submitted(self, envelopes):
         # batched: a submission burst near the deadline costs one transaction per batch, not per event
-        with self.db.transaction(handling=envelopes) as uow:
+        with self.db.transaction(handling=envelopes) as uow, uow.session.no_autoflush:
+            # no autoflush: the batch's new candidates are inserted together at commit
             for envelope in uow.fresh:
                 uow.acting_for(envelope)
                 uc.candidate_arrived(uow, envelope, self.clock())

@@ -130,7 +130,8 @@ def main() -> int:
         admin_pg.cursor().execute(f'CREATE DATABASE "{name}"')
         dbs[svc] = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     data = ROOT / "var" / "bench"
-    suite = localsuite.LocalSuite(data, amqp, database_urls=dbs, extra_env={"LOG_LEVEL": "WARNING",
+    suite = localsuite.LocalSuite(data, amqp, database_urls=dbs, extra_env={**{k: os.environ[k] for k in ("EVENT_BATCH_SIZE", "MAX_WORKERS") if os.environ.get(k)},
+                                                                            "LOG_LEVEL": "WARNING",
                                                                             "OUTBOX_POLL_SECONDS": "0.5"})
     base_port = localsuite.free_port()
     baseline = subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_services.py"), amqp, str(base_port)],

@@ -252,6 +252,40 @@ def insert_ignore(table: sa.Table, conflict: tuple[str, ...] = (), returning: st
     return stmt
 
 
+_INSERT_IGNORE_MANY: dict[tuple, sa.TextClause] = {}
+MANY_CHUNK = 100
+
+
+def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], conflict: tuple[str, ...] = (),
+                       returning: str | None = None) -> list:
+    """``insert_ignore`` for many rows in one multi-row statement per ``MANY_CHUNK`` rows (one round trip
+    instead of one per row); returns the ``returning`` column of the rows actually inserted. ``rows`` must
+    carry every column (see ``row_params``)."""
+    out: list = []
+    cols = list(table.columns)
+    for start in range(0, len(rows), MANY_CHUNK):
+        chunk = rows[start:start + MANY_CHUNK]
+        key = (table, tuple(conflict), returning, len(chunk))
+        stmt = _INSERT_IGNORE_MANY.get(key)
+        if stmt is None:
+            target = f"({', '.join(conflict)}) " if conflict else ""
+            values = ", ".join("(" + ", ".join(f":{c.name}_{i}" for c in cols) + ")" for i in range(len(chunk)))
+            sql = (f'INSERT INTO "{table.name}" ({", ".join(chr(34) + c.name + chr(34) for c in cols)}) '
+                   f'VALUES {values} ON CONFLICT {target}DO NOTHING')
+            if returning:
+                sql += f' RETURNING "{returning}"'
+            stmt = sa.text(sql).bindparams(*[sa.bindparam(f"{c.name}_{i}", type_=c.type)
+                                             for i in range(len(chunk)) for c in cols])
+            if returning:
+                stmt = stmt.columns(table.c[returning])
+            _INSERT_IGNORE_MANY[key] = stmt
+        params = {f"{c.name}_{i}": row[c.name] for i, row in enumerate(chunk) for c in cols}
+        result = session.execute(stmt, params)
+        if returning:
+            out.extend(result.scalars())
+    return out
+
+
 def row_params(table: sa.Table, values: dict) -> dict:
     """``values`` completed with each missing column's scalar default (or None), for ``insert_ignore``."""
     out = {}

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Mapping
 import sqlalchemy as sa
 
 from grassroots.context import Actor
-from grassroots.db import insert_ignore, row_params, utcnow
+from grassroots.db import insert_ignore, insert_ignore_many, row_params, utcnow
 from grassroots.errors import NotFound, ValidationFailed
 from grassroots.logging import get_logger
 
@@ -388,8 +388,7 @@ def store(uow, planned: Iterable[Planned], *, source: str, now: dt.datetime, ema
     """Insert one Message per intent whose dedup key is new; returns the rows inserted."""
     session = uow.session
     table = Message.__table__
-    stmt = insert_ignore(table, conflict=("dedup_key",), returning="id")
-    created = []
+    rows = []
     for item in planned:
         intent = item.intent
         status, sent_at, error, next_at = PENDING, None, None, now
@@ -399,22 +398,26 @@ def store(uow, planned: Iterable[Planned], *, source: str, now: dt.datetime, ema
             status, next_at = SKIPPED, None
             error = ("SMTP_HOST is not set: e-mail not sent" if intent.channel == EMAIL
                      else "SMS sender is not configured")
-        values = row_params(table, dict(
+        rows.append(row_params(table, dict(
             id=_new_id(), dedup_key=intent.dedup_key, event_id=intent.event_id, event_type=intent.event_type,
             event_source=source, audience=item.audience, recipient_user_id=intent.recipient.user_id,
             recipient_unit_id=item.unit_id, recipient_name=intent.recipient.name or None,
             address=intent.recipient.address(intent.channel), channel=intent.channel,
             subject=intent.subject[:300], body=intent.body, status=status, attempts=1 if status == SENT else 0,
-            last_error=error, next_attempt_at=next_at, created_at=now, sent_at=sent_at))
-        if session.execute(stmt, values).first() is None:
-            continue      # the same message (dedup key) was stored by an earlier delivery of the event
+            last_error=error, next_attempt_at=next_at, created_at=now, sent_at=sent_at)))
+    # one statement for all; a dedup key stored by an earlier delivery of the event is skipped
+    inserted = set(insert_ignore_many(session, table, rows, conflict=("dedup_key",), returning="id"))
+    created = []
+    for values in rows:
+        if values["id"] not in inserted:
+            continue
         row = Message(**values)   # what was inserted; not attached (nothing more is written through it)
         created.append(row)
-        if status == SKIPPED:
+        if row.status == SKIPPED:
             log.warning("message_skipped", message_id=row.id, event_type=row.event_type, channel=row.channel,
-                        to=mask_address(row.channel, row.address), reason=error)
+                        to=mask_address(row.channel, row.address), reason=row.last_error)
             uow.publish("message_failed", message_event(row))
-        elif status == SENT:
+        elif row.status == SENT:
             uow.publish("message_delivered", message_event(row))
     return created
 

@@ -146,7 +146,6 @@ def test_funding_runs_as_the_app_role_the_way_the_deployment_starts_and_probes_i
     privilege error, and exits cleanly on SIGTERM."""
     import signal
     import time
-    import urllib.request
 
     from kombu import Connection, Exchange, Producer
 

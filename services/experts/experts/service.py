@@ -19,7 +19,7 @@ from nameko.rpc import RpcProxy, ServiceProxy
 
 from grassroots.context import USER_KEY, Actor
 from grassroots.clock import Clock
-from grassroots.db import Database, utcnow
+from grassroots.db import Database
 from grassroots.events import batch_event_handler, event_handler
 from grassroots.logging import get_logger
 from grassroots.service import ServiceBase, rpc

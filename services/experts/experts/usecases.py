@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 from collections import Counter
 from typing import Callable
 
@@ -25,7 +24,7 @@ from grassroots.logging import get_logger
 from .domain import pool, profile, roster
 from .domain.identity import POOL_MINIMUM_TITLE, parse_title_level
 from .idvault import IdVault
-from .models import Assignment, DeclaredConflict, Expert, KnownCall, Recommendation, ServiceEntry
+from .models import DeclaredConflict, Expert, KnownCall, Recommendation, ServiceEntry
 
 log = get_logger("experts")
 

@@ -135,7 +135,6 @@ def _needs_budget(f: dict) -> bool:
 def _disbursement_query(f: dict):
     d = Disbursement.__table__
     b = Budget.__table__
-    base = sa.select(d).select_from(d.join(b, b.c.id == d.c.budget_id))
     conds = _budget_where(f, d.c.budget_id)
     if "date_from" in f:
         conds.append(d.c.requested_at >= f["date_from"])

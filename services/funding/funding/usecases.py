@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from grassroots.context import Actor
 from grassroots.db import insert_ignore, row_params, utcnow
-from grassroots.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grassroots.errors import Conflict, NotFound, ValidationFailed
 from grassroots.logging import get_logger
 
 from . import audit

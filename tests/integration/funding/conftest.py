@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from funding.domain import audit as chain  # noqa: E402
 from funding.service import FundingService  # noqa: E402
-from funding_helpers import CALL, FO_A, envelope, rpc_call, selection_payload  # noqa: E402
+from funding_helpers import FO_A, envelope, rpc_call, selection_payload  # noqa: E402
 from grassroots.migrate import upgrade  # noqa: E402
 
 class FundingHarness:

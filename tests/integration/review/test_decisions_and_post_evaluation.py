@@ -9,7 +9,8 @@ from .conftest import LEAGUES
 
 def closed_round(rv, n_apps, k=1, programme="service_team"):
     rv.call_opened()
-    apps = [rv.submit(i, LEAGUES[i % 7], programme=programme) for i in range(n_apps)]
+    for i in range(n_apps):
+        rv.submit(i, LEAGUES[i % 7], programme=programme)
     rv.add_reviewer("r0", "152900")
     rv.wait_candidates(n_apps)
     rnd = rv.ok("POST", "/api/v1/review/rounds", "officer_a", json={

@@ -226,6 +226,27 @@ class UnitOfWork:
 
 
 _INSERT_IGNORE: dict[tuple, sa.TextClause] = {}
+MANY_CHUNK = 100
+
+
+def _insert_ignore_text(table: sa.Table, conflict: tuple[str, ...], returning: str | None,
+                        suffixes: tuple[str, ...]) -> sa.TextClause:
+    """The cached statement with one VALUES row per suffix (bound names ``<column><suffix>``)."""
+    key = (table, tuple(conflict), returning, suffixes)
+    stmt = _INSERT_IGNORE.get(key)
+    if stmt is None:
+        cols = list(table.columns)
+        target = f"({', '.join(conflict)}) " if conflict else ""
+        values = ", ".join("(" + ", ".join(f":{c.name}{x}" for c in cols) + ")" for x in suffixes)
+        sql = (f'INSERT INTO "{table.name}" ({", ".join(chr(34) + c.name + chr(34) for c in cols)}) '
+               f'VALUES {values} ON CONFLICT {target}DO NOTHING')
+        if returning:
+            sql += f' RETURNING "{returning}"'
+        stmt = sa.text(sql).bindparams(*[sa.bindparam(f"{c.name}{x}", type_=c.type) for x in suffixes for c in cols])
+        if returning:
+            stmt = stmt.columns(table.c[returning])
+        _INSERT_IGNORE[key] = stmt
+    return stmt
 
 
 def insert_ignore(table: sa.Table, conflict: tuple[str, ...] = (), returning: str | None = None) -> sa.TextClause:
@@ -236,24 +257,7 @@ def insert_ignore(table: sa.Table, conflict: tuple[str, ...] = (), returning: st
     largest CPU cost of notify's event handling. Parameters: one value per column (``row_params`` fills
     column defaults); bound values keep their column types (time zones, JSON).
     """
-    key = (table, tuple(conflict), returning)
-    stmt = _INSERT_IGNORE.get(key)
-    if stmt is None:
-        cols = list(table.columns)
-        target = f"({', '.join(conflict)}) " if conflict else ""
-        sql = (f'INSERT INTO "{table.name}" ({", ".join(chr(34) + c.name + chr(34) for c in cols)}) '
-               f'VALUES ({", ".join(":" + c.name for c in cols)}) ON CONFLICT {target}DO NOTHING')
-        if returning:
-            sql += f' RETURNING "{returning}"'
-        stmt = sa.text(sql).bindparams(*[sa.bindparam(c.name, type_=c.type) for c in cols])
-        if returning:
-            stmt = stmt.columns(table.c[returning])
-        _INSERT_IGNORE[key] = stmt
-    return stmt
-
-
-_INSERT_IGNORE_MANY: dict[tuple, sa.TextClause] = {}
-MANY_CHUNK = 100
+    return _insert_ignore_text(table, conflict, returning, ("",))
 
 
 def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], conflict: tuple[str, ...] = (),
@@ -265,22 +269,8 @@ def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], conf
     cols = list(table.columns)
     for start in range(0, len(rows), MANY_CHUNK):
         chunk = rows[start:start + MANY_CHUNK]
-        key = (table, tuple(conflict), returning, len(chunk))
-        stmt = _INSERT_IGNORE_MANY.get(key)
-        if stmt is None:
-            target = f"({', '.join(conflict)}) " if conflict else ""
-            values = ", ".join("(" + ", ".join(f":{c.name}_{i}" for c in cols) + ")" for i in range(len(chunk)))
-            sql = (f'INSERT INTO "{table.name}" ({", ".join(chr(34) + c.name + chr(34) for c in cols)}) '
-                   f'VALUES {values} ON CONFLICT {target}DO NOTHING')
-            if returning:
-                sql += f' RETURNING "{returning}"'
-            stmt = sa.text(sql).bindparams(*[sa.bindparam(f"{c.name}_{i}", type_=c.type)
-                                             for i in range(len(chunk)) for c in cols])
-            if returning:
-                stmt = stmt.columns(table.c[returning])
-            _INSERT_IGNORE_MANY[key] = stmt
-        params = {f"{c.name}_{i}": row[c.name] for i, row in enumerate(chunk) for c in cols}
-        result = session.execute(stmt, params)
+        stmt = _insert_ignore_text(table, conflict, returning, tuple(f"_{i}" for i in range(len(chunk))))
+        result = session.execute(stmt, {f"{c.name}_{i}": row[c.name] for i, row in enumerate(chunk) for c in cols})
         if returning:
             out.extend(result.scalars())
     return out
@@ -330,8 +320,10 @@ class DatabaseHandle:
             session.close()
 
     @contextlib.contextmanager
-    def transaction(self, handling: dict | None = None, consumer: str | None = None):
-        """Commit on success, roll back on error; with ``handling`` the event goes into the inbox first."""
+    def transaction(self, handling: dict | list[dict] | None = None, consumer: str | None = None):
+        """Commit on success, roll back on error; with ``handling`` (an envelope, or a batch of them) each
+        event goes into the inbox first: ``uow.fresh`` lists those not handled before, ``uow.duplicate`` says
+        none is new."""
         from .events import headers_for_outbox
         ctx = self._worker_ctx
         actor = Actor.from_worker(ctx)
@@ -349,21 +341,14 @@ class DatabaseHandle:
         try:
             uow._headers_for = lambda a, c: headers_for_outbox(ctx, a, c)
             with session.begin():
-                if isinstance(handling, list):
+                if handling is not None:
                     name = consumer or f"{ctx.service_name}.{ctx.entrypoint.method_name}"
-                    for envelope in handling:
+                    for envelope in handling if isinstance(handling, list) else [handling]:
                         if uow.mark_handled(envelope, name):
                             uow.fresh.append(envelope)
                         else:
                             self._provider.on_duplicate(envelope)
                     uow.duplicate = not uow.fresh
-                elif handling is not None:
-                    name = consumer or f"{ctx.service_name}.{ctx.entrypoint.method_name}"
-                    if not uow.mark_handled(handling, name):
-                        uow.duplicate = True
-                        self._provider.on_duplicate(handling)
-                    else:
-                        uow.fresh = [handling]
                 yield uow
                 uow.flush_outbox()
         finally:

@@ -66,14 +66,6 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _insert(session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 # the directory (gateway users over RPC), cached per process for a short time ------------------------------
 class DirectoryCache:
     """Answers of the gateway's directory kept for ``ttl`` seconds, shared by every worker of the process.
@@ -196,9 +188,9 @@ def learn(session, envelope: Mapping) -> None:
             row.scored_at = row.scored_at or now
     if etype == "report_overdue" and app_id:
         # Intake told people the report is overdue: notify's own overdue reminder would say it twice.
-        session.execute(_insert(session)(ReminderRun.__table__).values(
+        session.execute(insert_ignore(ReminderRun.__table__), row_params(ReminderRun.__table__, dict(
             reminder_id=rem_overdue_id(str(app_id)), reminder_type="report_overdue_reminder", messages=0,
-            created_at=now).on_conflict_do_nothing())
+            created_at=now)))
 
 
 def rem_overdue_id(application_id: str) -> str:
@@ -549,10 +541,8 @@ def reminder_done(session, reminder_id: str) -> bool:
 
 def claim_reminder(uow, envelope: Mapping, count: int) -> bool:
     """Record the reminder as made; False when another run (or replica) already made it."""
-    insert = _insert(uow.session)
-    result = uow.session.execute(insert(ReminderRun.__table__).values(
-        reminder_id=envelope["id"], reminder_type=envelope["type"], messages=count, created_at=utcnow())
-        .on_conflict_do_nothing())
+    result = uow.session.execute(insert_ignore(ReminderRun.__table__), row_params(ReminderRun.__table__, dict(
+        reminder_id=envelope["id"], reminder_type=envelope["type"], messages=count, created_at=utcnow())))
     return result.rowcount == 1
 
 

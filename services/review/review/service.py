@@ -189,8 +189,6 @@ class ReviewService(ServiceBase):
 
     @rpc
     def decisions(self, filters=None):
-        if isinstance(filters, str):   # earlier callers passed an application id
-            filters = {"application_id": filters}
         with self.db.session() as s:
             return uc.list_decisions(s, self.current_actor(), filters or {})
 

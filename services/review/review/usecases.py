@@ -650,11 +650,13 @@ def progress(session, actor: Actor, round_id: str) -> dict:
 
 # --- ranking and selection --------------------------------------------------------------------------
 
-def compute_ranking(session, row: Round) -> list[ranking.RankedApplication]:
-    drnd = round_domain(session, row)
+def compute_ranking(session, row: Round, drnd: rounds.ReviewRound | None = None,
+                    cands: dict[str, Candidate] | None = None) -> list[ranking.RankedApplication]:
+    """The round's ranking; callers that already read the round's domain value or candidates pass them."""
+    drnd = drnd or round_domain(session, row)
     made, sheets = assignments_of(session, row.id), _sheets(session, row.id)
     used = ranking.sheets_for_ranking(made, sheets)
-    cands = candidates_of(session, row, drnd.application_ids)
+    cands = cands if cands is not None else candidates_of(session, row, drnd.application_ids)
     entries = [ranking.RankingEntry(a, [x for x in used if x.application_id == a], cands[a].submitted_at,
                                     _facts(cands[a]).service_places) for a in drnd.application_ids]
     return ranking.rank_applications(_rubric(row), entries, drnd.k, priority_list(session),
@@ -666,8 +668,9 @@ def ranking_view(session, actor: Actor, round_id: str) -> dict:
     row = _get(session, Round, round_id, "round_not_found", "评审轮次不存在")
     if row.state in ("draft", "open"):
         raise Conflict("round_not_closed", "评审结束后才能查看排名", {"round_id": row.id, "state": row.state})
-    cands = candidates_of(session, row)
-    ranked = compute_ranking(session, row)
+    drnd = round_domain(session, row)
+    cands = candidates_of(session, row, drnd.application_ids)
+    ranked = compute_ranking(session, row, drnd, cands)
     return {"round_id": row.id, "caps": row.caps, "selection_keys": row.selection_keys,
             "bonus_policy": row.bonus_policy or {},
             "ranking": [r.explain() | {"title": cands[r.application_id].title,
@@ -720,8 +723,9 @@ def propose_selection(uow, actor: Actor, round_id: str, data: dict, now: dt.date
                       "reason": (item.get("reason") or "").strip() or None, "amount": amount})
     if problems:
         raise ValidationFailed("selection_invalid", f"遴选方案有 {len(problems)} 处问题", problems)
-    ranked = compute_ranking(s, row)
-    proposal, drnd = selection.propose_selection(round_domain(s, row), proposal_id, lines, ranked, _caps(row),
+    current = round_domain(s, row)
+    ranked = compute_ranking(s, row, current)
+    proposal, drnd = selection.propose_selection(current, proposal_id, lines, ranked, _caps(row),
                                                  actor.id, now, data.get("note"))
     p = SelectionProposal(id=proposal.id, round_id=row.id, lines=lines, ranking=[r.explain() for r in ranked],
                           proposed_by=actor.id, proposed_at=now, note=proposal.note, status=proposal.status)
@@ -791,7 +795,7 @@ def publish_selection(uow, actor: Actor, round_id: str, now: dt.datetime) -> dic
                        {"round_id": row.id, "state": row.state})
     drnd = round_domain(s, row)
     cands = candidates_of(s, row, drnd.application_ids)
-    ranked = compute_ranking(s, row)
+    ranked = compute_ranking(s, row, drnd, cands)
     published, events = selection.publish_selection(drnd, _proposal_domain(p), ranked,
                                                     {a: _facts(c) for a, c in cands.items()}, now)
     amounts = {x["application_id"]: x.get("amount") for x in p.lines}

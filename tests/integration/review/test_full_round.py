@@ -6,10 +6,14 @@ import datetime as dt
 from collections import Counter
 
 import pytest
+from sqlalchemy.orm import Session
 
-from grassroots.errors import Forbidden
+from grassroots.context import Actor
+from grassroots.db import UnitOfWork
+from grassroots.errors import Forbidden, ValidationFailed
+from review import usecases as uc
 
-from .conftest import LEAGUES
+from .conftest import LEAGUES, FakeExperts
 
 def scores_for(rubric, value):
     return {c["code"]: value for c in rubric["criteria"]}
@@ -201,7 +205,6 @@ def test_a_withdrawn_application_leaves_the_round_and_its_assignments_are_cancel
 
 def test_a_reviewer_never_gets_an_application_of_their_own_unit_or_league(rv):
     """Whatever the experts service proposes, review refuses a same-league pair before storing anything."""
-    from .conftest import FakeExperts
     rv.call_opened()
     app = rv.submit(1, "150100")
     rv.add_reviewer("r0", "150100")           # same league: the proposal must not use them
@@ -212,25 +215,12 @@ def test_a_reviewer_never_gets_an_application_of_their_own_unit_or_league(rv):
         "close_at": (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7)).isoformat()})
     rv.ok("POST", f"/api/v1/review/rounds/{rnd['id']}/open", "officer_a")
     # a broken proposal (same league) sent straight to the use case is refused with the rule's code
-    from review import usecases as uc
-    from grassroots.context import Actor
-    from grassroots.errors import ValidationFailed
-    import review.models  # noqa: F401
-    from sqlalchemy.orm import Session
-
-    class Uow:
-        def __init__(self, session):
-            self.session, self.events = session, []
-
-        def publish(self, t, p):
-            self.events.append((t, p))
-
     bad = {"matches": [{"application_id": app, "expert_id": "x-r0", "fit": 1.0, "explanation": {},
                         "reviewer": {"expert_id": "x-r0", "user_id": "u0", "name": "r0", "unit_id": "u-r0",
                                      "league_city_code": "150100"}}], "unmet": []}
     with Session(rv.engine) as s:
         with pytest.raises(ValidationFailed) as exc:
-            uc.assign_from_proposal(Uow(s), Actor.system(), rnd["id"], bad, dt.datetime.now(dt.timezone.utc))
+            uc.assign_from_proposal(UnitOfWork(s, "review", None, None, {}), Actor.system(), rnd["id"], bad, dt.datetime.now(dt.timezone.utc))
         assert exc.value.details[0]["code"] == "same_league"
         s.rollback()
     done = rv.ok("POST", f"/api/v1/review/rounds/{rnd['id']}/assign", "officer_a")

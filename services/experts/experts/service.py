@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from nameko.exceptions import RemoteError
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, ServiceProxy
 
-from grassroots.context import USER_KEY, Actor
+from grassroots.context import Actor
 from grassroots.clock import Clock
 from grassroots.db import Database
 from grassroots.events import batch_event_handler, event_handler
 from grassroots.logging import get_logger
+from grassroots.rpc import SystemRpcProxy
 from grassroots.service import ServiceBase, rpc
 
 from . import matchmaking as mm
@@ -40,29 +40,6 @@ class Vault(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.vault
-
-
-
-
-class _SystemContext:
-    def __init__(self, worker_ctx):
-        self._ctx = worker_ctx
-
-    def __getattr__(self, name):
-        return getattr(self._ctx, name)
-
-    @property
-    def context_data(self):
-        data = dict(self._ctx.context_data)
-        data[USER_KEY] = Actor.system().to_dict()
-        return data
-
-
-class SystemRpcProxy(RpcProxy):
-    """Calls made as the system: experts asks intake for a call it has not heard announced."""
-
-    def get_dependency(self, worker_ctx):
-        return ServiceProxy(_SystemContext(worker_ctx), self.target_service, self.rpc_reply_listener, **self.options)
 
 
 class ExpertsService(ServiceBase):

@@ -20,8 +20,8 @@ import re
 
 import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
-from nameko.timer import Timer
 
+from grassroots.clock import config_timer
 from grassroots.db import Database
 from grassroots.errors import Conflict, DomainError, Forbidden
 from grassroots.events import event_handler
@@ -82,18 +82,6 @@ def rpc(fn=None, *, retry_idempotency: bool = False):
                     raise
                 raise mapped from None
     return _rpc(wrapper)
-
-
-class ConfigTimer(Timer):
-    """Nameko's timer with its interval read from the config in ``setup()``."""
-
-    def __init__(self, key: str, default: float, **kwargs):
-        self.key, self.default = key, default
-        super().__init__(interval=default, **kwargs)
-
-    def setup(self):
-        self.interval = float(self.container.config.get(self.key) or self.default)
-        super().setup()
 
 
 class CheckpointKeys(DependencyProvider):
@@ -271,7 +259,7 @@ class FundingService(ServiceBase):
         self.current_actor().require("admin")
         return self._sign()
 
-    @ConfigTimer.decorator("FUNDING_CHECKPOINT_SECONDS", 3600.0)
+    @config_timer("FUNDING_CHECKPOINT_SECONDS", 3600.0)
     def checkpoint_timer(self):
         self._sign()
 

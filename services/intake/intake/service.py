@@ -6,11 +6,10 @@ the config: ``INTAKE_FORFEIT_SECONDS`` and ``INTAKE_REPORT_OVERDUE_SECONDS`` (de
 """
 from __future__ import annotations
 
-from nameko.timer import Timer
 
 import functools
 
-from grassroots.clock import Clock
+from grassroots.clock import Clock, config_timer
 from grassroots.db import Database
 from grassroots.errors import ERROR_CLASSES, DomainError, ValidationFailed
 from grassroots.logging import get_logger
@@ -37,21 +36,6 @@ def rpc(fn):
             base = next(c for c in type(exc).__mro__ if c.__name__ in ERROR_CLASSES)
             raise base(exc.code, exc.message, exc.details) from None
     return _rpc(wrapper)
-
-
-class ConfigTimer(Timer):
-    """Nameko's timer with its interval read from the config in ``setup()`` (``key``, else ``default``)."""
-
-    def __init__(self, key: str, default: float, **kwargs):
-        self.key, self.default = key, default
-        super().__init__(interval=default, **kwargs)
-
-    def setup(self):
-        self.interval = float(self.container.config.get(self.key) or self.default)
-        super().setup()
-
-
-config_timer = ConfigTimer.decorator
 
 
 

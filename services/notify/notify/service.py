@@ -13,9 +13,8 @@ import datetime as dt
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
-from nameko.timer import Timer
 
-from grassroots.clock import Clock
+from grassroots.clock import Clock, config_timer
 from grassroots.rpc import SystemRpcProxy
 from grassroots.db import Database
 from grassroots.events import batch_event_handler
@@ -29,21 +28,6 @@ from .domain.retry import RetryPolicy, after_failure, after_success
 from .models import Base
 
 log = get_logger("notify")
-
-
-class ConfigTimer(Timer):
-    """Nameko's timer with its interval read from the config in ``setup()`` (``key``, else ``default``)."""
-
-    def __init__(self, key: str, default: float, **kwargs):
-        self.key, self.default = key, default
-        super().__init__(interval=default, **kwargs)
-
-    def setup(self):
-        self.interval = float(self.container.config.get(self.key) or self.default)
-        super().setup()
-
-
-config_timer = ConfigTimer.decorator
 
 
 class SharedDirectoryCache(DependencyProvider):

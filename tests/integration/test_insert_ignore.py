@@ -50,3 +50,25 @@ def test_more_rows_than_a_chunk_are_split(engine, monkeypatch):
         inserted = gdb.insert_ignore_many(s, T, [row(i, f"c{i}") for i in range(7)], conflict=("key",),
                                           returning="id")
     assert len(inserted) == 7
+
+
+def test_a_batch_is_recorded_in_the_inbox_in_one_statement_and_only_new_events_are_fresh(engine):
+    Base = gdb.make_base()
+    Base.metadata.create_all(engine)
+    maker = sa.orm.sessionmaker(bind=engine, info={"metadata": Base.metadata})
+
+    def env(i):
+        return {"id": f"e{i}", "type": "application_submitted"}
+
+    with maker() as s, s.begin():
+        gdb.UnitOfWork(s, "t", None, None, {}).mark_handled(env(1), "review.on_submitted")   # handled before
+    batch = [env(1), env(2), env(3), env(2), env(4)]                                       # e1 old, e2 twice
+    statements = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with maker() as s, s.begin():
+        fresh = gdb.UnitOfWork(s, "t", None, None, {}).mark_handled_many(batch, "review.on_submitted")
+    assert [e["id"] for e in fresh] == ["e2", "e3", "e4"] and fresh[0] is batch[1]
+    assert len([x for x in statements if "INSERT" in x]) == 1
+    with maker() as s, s.begin():   # another consumer has its own inbox rows
+        other = gdb.UnitOfWork(s, "t", None, None, {}).mark_handled_many(batch, "notify.on_submitted")
+    assert [e["id"] for e in other] == ["e1", "e2", "e3", "e4"]

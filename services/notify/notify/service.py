@@ -120,16 +120,17 @@ class NotifyService(ServiceBase):
         now = self.clock()
         directory = self._directory()
         # Resolve people (RPC to the gateway) before the write transaction, so no lock waits on the network.
+        # A few statements per batch, not per event: the facts, preferences and messages of all its events
+        # are each read or written together.
         with self.db.session() as s:
             prefs = uc.preferences_memo(s)
-            planned = [uc.plan(s, uc.enrich(s, envelope), directory, prefs) for envelope in envelopes]
+            facts = uc.Facts(s, envelopes)
+            planned = [uc.plan(s, uc.enrich(s, envelope, facts), directory, prefs) for envelope in envelopes]
         by_id = {envelope["id"]: plan for envelope, plan in zip(envelopes, planned)}
         with self.db.transaction(handling=envelopes) as uow:
-            for envelope in uow.fresh:
-                uow.acting_for(envelope)
-                uc.learn(uow.session, envelope)
-                uc.store(uow, by_id[envelope["id"]], source=str(envelope.get("source") or ""), now=now,
-                         email_enabled=self.channels.email is not None)
+            uc.learn_many(uow.session, uow.fresh)
+            uc.store_many(uow, [(envelope, by_id[envelope["id"]]) for envelope in uow.fresh], now=now,
+                          email_enabled=self.channels.email is not None)
 
     # delivery -----------------------------------------------------------------------------------------
     @config_timer("NOTIFY_DELIVERY_SECONDS", 2.0)

@@ -9,6 +9,10 @@ the unit's users to the people concerned) -> ``plan`` (the domain's ``route``: o
 person and channel, each with its dedup key) -> ``store`` (one ``Message`` row per intent, inserted only if
 its dedup key is new; in-app messages are delivered by being stored) -> the delivery worker claims due
 e-mail/SMS rows (``claim_due``), sends them and records the outcome (``record_outcome``).
+
+A batch of events (``batch_event_handler``) costs a few statements, not a few per event: ``Facts`` reads the
+facts all of them need in one SELECT per table, ``learn_many`` creates, locks and changes the fact rows of the
+whole batch, ``store_many`` inserts all their messages in one statement.
 """
 from __future__ import annotations
 
@@ -137,17 +141,101 @@ def _application_id(payload: Mapping) -> str | None:
 
 def learn(session, envelope: Mapping) -> None:
     """Keep what later reminders and thin payloads need. Called inside the event's transaction."""
+    learn_many(session, [envelope])
+
+
+def learn_many(session, envelopes: Iterable[Mapping]) -> None:
+    """``learn`` for a batch of events, in their order, in a few statements whatever the batch size: per fact
+    table the missing rows are created by one insert, then all are locked and read by one
+    ``SELECT ... FOR UPDATE`` in primary-key order (two replicas learning about the same things lock them in
+    the same order: no deadlock), changed in Python event by event, and flushed together by the ORM."""
+    touched = [(envelope, _touched(envelope)) for envelope in envelopes]
+    rows = _locked_facts(session, [t for _e, t in touched])
+    overdue: dict[str, dict] = {}
+    for envelope, keys in touched:
+        now = utcnow()
+        _apply(envelope, {model: rows[model][key] for model, (key, _new) in keys.items()}, now)
+        app_id = _application_id(envelope.get("payload") or {})
+        if envelope.get("type") == "report_overdue" and app_id:
+            # Intake told people the report is overdue: notify's own overdue reminder would say it twice.
+            rid = rem_overdue_id(str(app_id))
+            overdue.setdefault(rid, row_params(ReminderRun.__table__, dict(
+                reminder_id=rid, reminder_type="report_overdue_reminder", messages=0, created_at=now)))
+    if overdue:
+        insert_ignore_many(session, ReminderRun.__table__, [overdue[k] for k in sorted(overdue)])
+
+
+def rem_overdue_id(application_id: str) -> str:
+    return f"report_overdue_reminder:{application_id}"
+
+
+# The fact tables in the order their rows are locked, always the same: no deadlock between replicas.
+_FACTS = (CallFact, ApplicationFact, RoundFact, AssignmentFact)
+
+
+def _touched(envelope: Mapping) -> dict[type, tuple[tuple, dict]]:
+    """The fact rows an event changes: model -> (primary key, the values a new row starts with)."""
     etype = envelope.get("type")
     p = envelope.get("payload") or {}
-    now = utcnow()
     call = p.get("call") if isinstance(p.get("call"), Mapping) else None
+    out: dict[type, tuple[tuple, dict]] = {}
     if etype == "call_opened" and call and call.get("id"):
-        fact = _row(session, CallFact, {"call_id": str(call["id"])}, summary={}, programmes=[])
+        out[CallFact] = ((str(call["id"]),), {"summary": {}, "programmes": []})
+    app_id = _application_id(p)
+    if app_id:
+        out[ApplicationFact] = ((str(app_id),), {"application": {}})
+    rnd = p.get("round") if isinstance(p.get("round"), Mapping) else None
+    if rnd and rnd.get("id") and etype in ("review_round_opened", "reviewer_assigned"):
+        out[RoundFact] = ((str(rnd["id"]),), {})
+    if etype in ("reviewer_assigned", "score_submitted") and rnd and app_id \
+            and isinstance(p.get("reviewer"), Mapping):
+        reviewer = dict(p["reviewer"])
+        rid = str(reviewer.get("id") or reviewer.get("user_id"))
+        # The score may arrive before the assignment (two queues): whichever comes first creates the row.
+        out[AssignmentFact] = ((str(rnd["id"]), rid, str(app_id)), {"reviewer": reviewer})
+    return out
+
+
+def _locked_facts(session, touched: list[dict]) -> dict[type, dict[tuple, Any]]:
+    """The fact rows these events change, created if absent and locked for update: safe when two workers (or
+    two replicas) learn about the same thing at the same moment. Two statements per table touched."""
+    out: dict[type, dict[tuple, Any]] = {}
+    for model in _FACTS:
+        new: dict[tuple, dict] = {}
+        for keys in touched:
+            if model in keys:
+                new.setdefault(*keys[model])   # the first event about a row is the one that would create it
+        if not new:
+            continue
+        table = model.__table__
+        pk = list(table.primary_key.columns)
+        now = utcnow()
+        values = []
+        for key in sorted(new):   # inserts wait on each other's uncommitted rows: the same order everywhere
+            row = {**dict(zip((c.name for c in pk), key)), **new[key]}
+            if "updated_at" in table.c:
+                row.setdefault("updated_at", now)
+            values.append(row_params(table, row))
+        insert_ignore_many(session, table, values, conflict=tuple(c.name for c in pk))
+        ident = pk[0] if len(pk) == 1 else sa.tuple_(*pk)
+        q = (sa.select(model).where(ident.in_([k[0] if len(pk) == 1 else k for k in sorted(new)]))
+             .order_by(*pk).with_for_update().execution_options(populate_existing=True))
+        out[model] = {tuple(getattr(r, c.key) for c in pk): r for r in session.scalars(q)}
+    return out
+
+
+def _apply(envelope: Mapping, rows: dict[type, Any], now: dt.datetime) -> None:
+    """Change the fact rows (``_touched``, locked) by what one event says."""
+    etype = envelope.get("type")
+    p = envelope.get("payload") or {}
+    call = p.get("call") if isinstance(p.get("call"), Mapping) else None
+    fact = rows.get(CallFact)
+    if fact is not None:
         fact.summary, fact.deadline = dict(call), _utc(call.get("deadline"))
         fact.programmes, fact.updated_at = list(p.get("programmes") or []), now
     app_id = _application_id(p)
-    if app_id:
-        fact = _row(session, ApplicationFact, {"application_id": str(app_id)}, application={})
+    fact = rows.get(ApplicationFact)
+    if fact is not None:
         merged = dict(fact.application or {})
         budget = p.get("budget") or {}
         for key in ("title", "unit_id", "unit_name", "programme_code", "league_city_code"):
@@ -170,57 +258,74 @@ def learn(session, envelope: Mapping) -> None:
         if etype == "report_filed":
             fact.report_filed_at = _utc(envelope.get("occurred_at")) or now
         fact.updated_at = now
-    rnd = p.get("round") if isinstance(p.get("round"), Mapping) else None
-    if rnd and rnd.get("id") and etype in ("review_round_opened", "reviewer_assigned"):
-        fact = _row(session, RoundFact, {"round_id": str(rnd["id"])})
+    fact = rows.get(RoundFact)
+    if fact is not None:
+        rnd = p["round"]
         fact.call = dict(call) if call else fact.call
         fact.name = rnd.get("name") or fact.name
         fact.close_at = _utc(rnd.get("close_at")) or fact.close_at
         fact.updated_at = now
-    if etype in ("reviewer_assigned", "score_submitted") and rnd and app_id \
-            and isinstance(p.get("reviewer"), Mapping):
-        reviewer = dict(p["reviewer"])
-        rid = str(reviewer.get("id") or reviewer.get("user_id"))
-        # The score may arrive before the assignment (two queues): whichever comes first creates the row.
-        row = _row(session, AssignmentFact, {"round_id": str(rnd["id"]), "reviewer_id": rid,
-                                             "application_id": str(app_id)}, reviewer=reviewer)
-        if etype == "score_submitted":
-            row.scored_at = row.scored_at or now
-    if etype == "report_overdue" and app_id:
-        # Intake told people the report is overdue: notify's own overdue reminder would say it twice.
-        session.execute(insert_ignore(ReminderRun.__table__), row_params(ReminderRun.__table__, dict(
-            reminder_id=rem_overdue_id(str(app_id)), reminder_type="report_overdue_reminder", messages=0,
-            created_at=now)))
+    row = rows.get(AssignmentFact)
+    if row is not None and etype == "score_submitted":
+        row.scored_at = row.scored_at or now
 
 
-def rem_overdue_id(application_id: str) -> str:
-    return f"report_overdue_reminder:{application_id}"
+class Facts:
+    """The application and call facts a batch of events needs to be enriched, read on first use with one
+    SELECT per table for the whole batch (the ids its events name); an id outside the batch is read alone."""
+
+    def __init__(self, session, envelopes: Iterable[Mapping] = ()):
+        self._session = session
+        self._payloads = [envelope.get("payload") or {} for envelope in envelopes]
+        self._rows: dict[type, dict[str, Any]] = {ApplicationFact: {}, CallFact: {}}
+
+    def application(self, application_id) -> ApplicationFact | None:
+        return self._get(ApplicationFact, application_id,
+                         lambda: [_application_id(p) for p in self._payloads if isinstance(p, Mapping)])
+
+    def call(self, call_id) -> CallFact | None:
+        return self._get(CallFact, call_id, self._call_ids)
+
+    def _call_ids(self) -> list:
+        ids = []
+        for p in self._payloads:
+            if not isinstance(p, Mapping):
+                continue
+            ids += [_field(p.get("call"), "id"), _field(p.get("budget"), "call_id")]
+            app_id = _application_id(p)
+            fact = self.application(app_id) if app_id else None
+            if fact is not None:
+                ids += [fact.call_id, _field(fact.call, "id")]
+        return ids
+
+    def _get(self, model, ident, batch_ids: Callable[[], list]):
+        ident, rows = str(ident), self._rows[model]
+        if ident not in rows:
+            wanted = sorted(({str(i) for i in batch_ids() if i} | {ident}) - rows.keys())
+            pk = model.__table__.primary_key.columns[0]
+            found = {getattr(r, pk.key): r for r in self._session.scalars(sa.select(model).where(pk.in_(wanted)))}
+            for key in wanted:
+                rows[key] = found.get(key)
+        return rows[ident]
 
 
-def _row(session, model, key: dict, **defaults):
-    """The row with this primary key, created if absent, locked for update: safe when two workers (or two
-    replicas) learn about the same thing at the same moment."""
-    columns = model.__table__.c
-    values = {**key, **defaults}
-    if "updated_at" in columns and "updated_at" not in values:
-        values["updated_at"] = utcnow()
-    session.execute(insert_ignore(model.__table__), row_params(model.__table__, values))
-    ident = tuple(key[c.name] for c in model.__table__.primary_key.columns)
-    return session.get(model, ident if len(ident) > 1 else ident[0], with_for_update=True,
-                        populate_existing=True)
+def _field(value, key: str):
+    return value.get(key) if isinstance(value, Mapping) else None
 
 
-def enrich(session, envelope: Mapping) -> dict:
-    """A copy of the event whose payload is filled from the facts notify keeps.
+def enrich(session, envelope: Mapping, facts: Facts | None = None) -> dict:
+    """A copy of the event whose payload is filled from the facts notify keeps (``facts``: a ``Facts`` shared
+    by a batch of events, read once for all of them).
 
     Funding's disbursement events carry only the budget and disbursement; the call (with its contact),
     the application summary and the unit contacts come from earlier events about the same application.
     """
+    facts = facts or Facts(session, [envelope])
     env = copy.deepcopy(dict(envelope))
     p = env.setdefault("payload", {}) or {}
     env["payload"] = p
     app_id = _application_id(p)
-    fact = session.get(ApplicationFact, str(app_id)) if app_id else None
+    fact = facts.application(app_id) if app_id else None
     budget = p.get("budget") or {}
     disb = p.get("disbursement") or {}
     if app_id:
@@ -235,13 +340,13 @@ def enrich(session, envelope: Mapping) -> dict:
         call = (fact.call if fact else None)
         call_id = (p.get("call") or {}).get("id") or budget.get("call_id") or (fact.call_id if fact else None)
         if not call and call_id:
-            cf = session.get(CallFact, str(call_id))
+            cf = facts.call(call_id)
             call = cf.summary if cf else None
         if call:
             p["call"] = {**dict(call), **{k: v for k, v in (p.get("call") or {}).items() if v}}
     app = p.get("application")
     if isinstance(app, dict) and app.get("programme_code") and not app.get("programme_name"):
-        app["programme_name"] = _programme_name(session, p.get("call") or {}, app["programme_code"])
+        app["programme_name"] = _programme_name(facts, p.get("call") or {}, app["programme_code"])
     if isinstance(app, dict):
         app.setdefault("unit_name", "")
         app.setdefault("title", "")
@@ -259,8 +364,8 @@ def enrich(session, envelope: Mapping) -> dict:
     return env
 
 
-def _programme_name(session, call: Mapping, code: str) -> str:
-    cf = session.get(CallFact, str(call.get("id"))) if call.get("id") else None
+def _programme_name(facts: Facts, call: Mapping, code: str) -> str:
+    cf = facts.call(call.get("id")) if call.get("id") else None
     for prog in (cf.programmes if cf else None) or []:
         if prog.get("code") == code:
             return prog.get("name") or ""
@@ -378,39 +483,60 @@ def plan(session, envelope: dict, directory: Directory, preferences=None) -> lis
 def store(uow, planned: Iterable[Planned], *, source: str, now: dt.datetime, email_enabled: bool,
           sms_enabled: bool = True) -> list[Message]:
     """Insert one Message per intent whose dedup key is new; returns the rows inserted."""
+    return _store(uow, [(None, source, planned)], now, email_enabled, sms_enabled)
+
+
+def store_many(uow, planned: Iterable[tuple[Mapping, Iterable[Planned]]], *, now: dt.datetime,
+               email_enabled: bool, sms_enabled: bool = True) -> list[Message]:
+    """``store`` for a batch of (envelope, its planned messages): one insert for all of them; each event's
+    ``message_*`` events are published acting for that event (its actor and correlation id)."""
+    return _store(uow, [(envelope, str(envelope.get("source") or ""), items) for envelope, items in planned],
+                  now, email_enabled, sms_enabled)
+
+
+def _store(uow, groups: list[tuple[Mapping | None, str, Iterable[Planned]]], now: dt.datetime,
+           email_enabled: bool, sms_enabled: bool) -> list[Message]:
     session = uow.session
     table = Message.__table__
-    rows = []
-    for item in planned:
-        intent = item.intent
-        status, sent_at, error, next_at = PENDING, None, None, now
-        if intent.channel == INAPP:
-            status, sent_at, next_at = SENT, now, None
-        elif (intent.channel == EMAIL and not email_enabled) or (intent.channel == SMS and not sms_enabled):
-            status, next_at = SKIPPED, None
-            error = ("SMTP_HOST is not set: e-mail not sent" if intent.channel == EMAIL
-                     else "SMS sender is not configured")
-        rows.append(row_params(table, dict(
-            id=_new_id(), dedup_key=intent.dedup_key, event_id=intent.event_id, event_type=intent.event_type,
-            event_source=source, audience=item.audience, recipient_user_id=intent.recipient.user_id,
-            recipient_unit_id=item.unit_id, recipient_name=intent.recipient.name or None,
-            address=intent.recipient.address(intent.channel), channel=intent.channel,
-            subject=intent.subject[:300], body=intent.body, status=status, attempts=1 if status == SENT else 0,
-            last_error=error, next_attempt_at=next_at, created_at=now, sent_at=sent_at)))
+    rows, by_group = [], []
+    for envelope, source, planned in groups:
+        mine = []
+        for item in planned:
+            intent = item.intent
+            status, sent_at, error, next_at = PENDING, None, None, now
+            if intent.channel == INAPP:
+                status, sent_at, next_at = SENT, now, None
+            elif (intent.channel == EMAIL and not email_enabled) or (intent.channel == SMS and not sms_enabled):
+                status, next_at = SKIPPED, None
+                error = ("SMTP_HOST is not set: e-mail not sent" if intent.channel == EMAIL
+                         else "SMS sender is not configured")
+            mine.append(row_params(table, dict(
+                id=_new_id(), dedup_key=intent.dedup_key, event_id=intent.event_id, event_type=intent.event_type,
+                event_source=source, audience=item.audience, recipient_user_id=intent.recipient.user_id,
+                recipient_unit_id=item.unit_id, recipient_name=intent.recipient.name or None,
+                address=intent.recipient.address(intent.channel), channel=intent.channel,
+                subject=intent.subject[:300], body=intent.body, status=status,
+                attempts=1 if status == SENT else 0, last_error=error, next_attempt_at=next_at, created_at=now,
+                sent_at=sent_at)))
+        rows += mine
+        by_group.append((envelope, mine))
     # one statement for all; a dedup key stored by an earlier delivery of the event is skipped
     inserted = set(insert_ignore_many(session, table, rows, conflict=("dedup_key",), returning="id"))
     created = []
-    for values in rows:
-        if values["id"] not in inserted:
-            continue
-        row = Message(**values)   # what was inserted; not attached (nothing more is written through it)
-        created.append(row)
-        if row.status == SKIPPED:
-            log.warning("message_skipped", message_id=row.id, event_type=row.event_type, channel=row.channel,
-                        to=mask_address(row.channel, row.address), reason=row.last_error)
-            uow.publish("message_failed", message_event(row))
-        elif row.status == SENT:
-            uow.publish("message_delivered", message_event(row))
+    for envelope, mine in by_group:
+        if envelope is not None:
+            uow.acting_for(envelope)
+        for values in mine:
+            if values["id"] not in inserted:
+                continue
+            row = Message(**values)   # what was inserted; not attached (nothing more is written through it)
+            created.append(row)
+            if row.status == SKIPPED:
+                log.warning("message_skipped", message_id=row.id, event_type=row.event_type,
+                            channel=row.channel, to=mask_address(row.channel, row.address), reason=row.last_error)
+                uow.publish("message_failed", message_event(row))
+            elif row.status == SENT:
+                uow.publish("message_delivered", message_event(row))
     return created
 
 
@@ -604,6 +730,6 @@ def delivery_log(session, actor: Actor, filters: Mapping[str, Any]) -> list[dict
              "sent_at": _iso(m.sent_at)} for m in session.scalars(q.limit(limit))]
 
 
-__all__ = ["Directory", "learn", "enrich", "plan", "store", "claim_due", "record_outcome", "my_messages",
-           "unread_count", "mark_read", "delivery_log", "get_preferences", "set_preferences",
-           "DEFAULT_CHANNELS"]
+__all__ = ["Directory", "Facts", "learn", "learn_many", "enrich", "plan", "store", "store_many", "claim_due",
+           "record_outcome", "my_messages", "unread_count", "mark_read", "delivery_log", "get_preferences",
+           "set_preferences", "DEFAULT_CHANNELS"]

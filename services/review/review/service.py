@@ -36,9 +36,7 @@ class ReviewService(ServiceBase):
         # batched: a submission burst near the deadline costs one transaction per batch, not per event
         with self.db.transaction(handling=envelopes) as uow, uow.session.no_autoflush:
             # no autoflush: the batch's new candidates are inserted together at commit
-            for envelope in uow.fresh:
-                uow.acting_for(envelope)
-                uc.candidate_arrived(uow, envelope, self.clock())
+            uc.candidates_arrived(uow, uow.fresh, self.clock())
 
     @event_handler("intake", "application_withdrawn")
     def on_application_withdrawn(self, envelope):

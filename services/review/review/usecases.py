@@ -137,13 +137,34 @@ def _round_for(session, call_id: str, programme: str, lock: bool = False, share:
     return session.scalar(q)
 
 
-def candidate_arrived(uow, envelope: dict, now: dt.datetime) -> None:
+def candidates_arrived(uow, envelopes: list[dict], now: dt.datetime) -> None:
+    """A batch of submissions: their candidates are read in one statement, and each round once."""
+    ids = [e["payload"]["application"]["id"] for e in envelopes]
+    known = {c.application_id: c for c in uow.session.scalars(
+        sa.select(Candidate).where(Candidate.application_id.in_(ids)))} if ids else {}
+    seen: dict = {"candidates": {i: known.get(i) for i in ids}, "rounds": {}}
+    for envelope in envelopes:
+        uow.acting_for(envelope)
+        candidate_arrived(uow, envelope, now, seen)
+
+
+def candidate_arrived(uow, envelope: dict, now: dt.datetime, seen: dict | None = None) -> None:
+    """``seen`` (from ``candidates_arrived``) holds the batch's candidates and the rounds already read."""
     p = envelope["payload"]
     a = p["application"]
     s = uow.session
     snapshot = {"call": p["call"], "application": a, "recipients": p.get("recipients") or {}}
-    cand = s.get(Candidate, a["id"])
-    rnd = _round_for(s, p["call"]["id"], a["programme_code"], share=True)
+    if seen is not None and a["id"] in seen["candidates"]:
+        cand = seen["candidates"][a["id"]]
+    else:
+        cand = s.get(Candidate, a["id"])
+    key = (p["call"]["id"], a["programme_code"])
+    if seen is not None and key in seen["rounds"]:
+        rnd = seen["rounds"][key]
+    else:
+        rnd = _round_for(s, *key, share=True)
+        if seen is not None:
+            seen["rounds"][key] = rnd
     late = rnd is not None and rnd.state not in ("draft", "open") and (cand is None or cand.status in GONE)
     status = "arrived_late" if late else "in_review"
     fields = dict(call_id=p["call"]["id"], programme_code=a["programme_code"], unit_id=a["unit_id"],
@@ -152,7 +173,10 @@ def candidate_arrived(uow, envelope: dict, now: dt.datetime) -> None:
                   submitted_at=_parse_time(a["submitted_at"], "submitted_at") if a.get("submitted_at") else None,
                   service_places=_places(a), snapshot=snapshot, updated_at=now)
     if cand is None:
-        s.add(Candidate(application_id=a["id"], status=status, **fields))
+        cand = Candidate(application_id=a["id"], status=status, **fields)
+        s.add(cand)
+        if seen is not None:
+            seen["candidates"][a["id"]] = cand
     elif cand.status in ("in_review",) + GONE:
         for k, v in fields.items():
             setattr(cand, k, v)

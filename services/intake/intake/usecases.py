@@ -346,19 +346,24 @@ def submit_application(uow, actor: Actor, application_id: str, now: dt.datetime 
     actor.require("applicant_unit")
     s = uow.session
     now = _now(now)
-    # The application row is locked so one draft submitted twice at once is submitted once.
-    app = _load_app_for(s, actor, application_id, lock=True)
-    call = s.get(Call, app.call_id)
+    # One statement reads the draft, its unit and its call, and locks the draft (one draft submitted twice
+    # at once is submitted once) and the unit: submissions of one unit are serialised for the quota count.
+    found = s.execute(sa.select(Application, Unit, Call)
+                      .join(Unit, Unit.id == Application.unit_id).join(Call, Call.id == Application.call_id)
+                      .where(Application.id == application_id)
+                      .with_for_update(of=[Application.__table__, Unit.__table__])).first()
+    if found is None:
+        raise NotFound("application_not_found", "申报材料不存在", {"id": application_id})
+    app, unit, call = found
+    actor.require_unit(app.unit_id)
     rules.check_deadline(call, now)   # late is forfeited: refused, nothing changes
     new_status = rules.transition(app.status, "submit", actor.role)
     prog = rules.programme(call, app.programme_code)
     rules.validate_form(prog, app.form, strict=True, definition=call)
     docs = _stored_docs(s, app.id)
     rules.check_required_documents(prog, {d.kind for d in docs})
-    # Quota, race-free: lock the unit's row so submissions of one unit are serialised, then count. Under
-    # READ COMMITTED the count is a new statement after the lock is granted, so it sees every submission
-    # committed by the transaction that held the lock before us.
-    unit = s.scalar(sa.select(Unit).where(Unit.id == app.unit_id).with_for_update())
+    # Quota, race-free: under READ COMMITTED the count is a new statement after the unit's lock is granted,
+    # so it sees every submission committed by the transaction that held the lock before us.
     rules.check_quota(prog, unit.kind, _counting(s, call.id, app.programme_code, unit.id))
     app.status, app.submitted_at, app.updated_at = new_status, now, now
     end = dreports.activity_end(prog, app.form)

@@ -330,16 +330,24 @@ def application_page(session, actor: Actor, filters: dict) -> dict:
     return {"items": [_listed(a, u) for a, u in rows], "total": total, "limit": limit, "offset": offset}
 
 
-def _counting(session, call_id: str, programme_code: str, unit_id: str) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(Application).where(
+def _counting_query(call_id: str, programme_code: str, unit_id: str):
+    return sa.select(sa.func.count()).select_from(Application).where(
         Application.call_id == call_id, Application.programme_code == programme_code,
-        Application.unit_id == unit_id, Application.status.in_(COUNTING)))
+        Application.unit_id == unit_id, Application.status.in_(COUNTING))
+
+
+def _counting(session, call_id: str, programme_code: str, unit_id: str) -> int:
+    return session.scalar(_counting_query(call_id, programme_code, unit_id))
+
+
+def _stored_docs_query(app_id: str, purpose: str):
+    return sa.select(Document).where(
+        Document.application_id == app_id, Document.purpose == purpose, Document.status == "stored") \
+        .order_by(Document.created_at)
 
 
 def _stored_docs(session, app_id: str, purpose: str = "application") -> list[Document]:
-    return session.scalars(sa.select(Document).where(
-        Document.application_id == app_id, Document.purpose == purpose, Document.status == "stored")
-        .order_by(Document.created_at)).all()
+    return session.scalars(_stored_docs_query(app_id, purpose)).all()
 
 
 def submit_application(uow, actor: Actor, application_id: str, now: dt.datetime | None = None) -> dict:
@@ -360,11 +368,15 @@ def submit_application(uow, actor: Actor, application_id: str, now: dt.datetime 
     new_status = rules.transition(app.status, "submit", actor.role)
     prog = rules.programme(call, app.programme_code)
     rules.validate_form(prog, app.form, strict=True, definition=call)
-    docs = _stored_docs(s, app.id)
+    # The stored documents and, beside each, the unit's counting applications. Quota, race-free: under READ
+    # COMMITTED this statement, issued after the unit's lock was granted, sees every submission committed by
+    # the transaction that held the lock before us.
+    rows = s.execute(_stored_docs_query(app.id, "application")
+                     .add_columns(_counting_query(call.id, app.programme_code, unit.id).scalar_subquery())).all()
+    docs = [doc for doc, _used in rows]
     rules.check_required_documents(prog, {d.kind for d in docs})
-    # Quota, race-free: under READ COMMITTED the count is a new statement after the unit's lock is granted,
-    # so it sees every submission committed by the transaction that held the lock before us.
-    rules.check_quota(prog, unit.kind, _counting(s, call.id, app.programme_code, unit.id))
+    used = rows[0][1] if rows else _counting(s, call.id, app.programme_code, unit.id)
+    rules.check_quota(prog, unit.kind, used)
     app.status, app.submitted_at, app.updated_at = new_status, now, now
     end = dreports.activity_end(prog, app.form)
     app.report_due_on = dreports.report_due_date(prog, end) if end else None

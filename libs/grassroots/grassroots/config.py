@@ -22,7 +22,7 @@ Environment (all optional):
     QUORUM_QUEUES            0|1 (declare handler queues as quorum queues; the broker must support them)
     JWT_SECRET_PREVIOUS      accepted for verification during a key rotation
     SMTP_*, SMS_*, EXPERTS_*, AUDIT_*, NOTIFY_*, INTAKE_*, FUNDING_*, REVIEW_*  passed to the services as strings
-    OUTBOX_POLL_SECONDS      1.0
+    OUTBOX_POLL_SECONDS      1.0   OUTBOX_LINGER_SECONDS 0.002 (after a commit's wake-up, before publishing)
     AUDIT_CHECKPOINT_KEY     base64 Ed25519 private key (funding)
 """
 from __future__ import annotations
@@ -44,6 +44,7 @@ DEFAULTS = {
     "GATEWAY_ADDRESS": "127.0.0.1:8000",
     "LOG_LEVEL": "INFO",
     "OUTBOX_POLL_SECONDS": "1.0",
+    "OUTBOX_LINGER_SECONDS": "0.002",
 }
 
 SERVICES = ("intake", "review", "experts", "funding", "notify", "gateway")
@@ -91,6 +92,7 @@ def nameko_config(service: str) -> dict:
         "JWT_TTL_SECONDS": int(env("JWT_TTL_SECONDS")),
         "WEB_SERVER_ADDRESS": env("GATEWAY_ADDRESS"),
         "OUTBOX_POLL_SECONDS": float(env("OUTBOX_POLL_SECONDS")),
+        "OUTBOX_LINGER_SECONDS": float(env("OUTBOX_LINGER_SECONDS")),
         "METRICS_PORT": int(env("METRICS_PORT", "0") or 0),
         "METRICS_ADDRESS": env("METRICS_ADDRESS", "0.0.0.0"),
         "AUDIT_CHECKPOINT_KEY": env("AUDIT_CHECKPOINT_KEY", ""),

@@ -95,6 +95,7 @@ class OutboxRelay:
         self.table = metadata.tables["outbox"]
         self.amqp_uri = config["AMQP_URI"]
         self.poll = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
+        self.linger = float(config.get("OUTBOX_LINGER_SECONDS", 0.002))
         self._wake = LightQueue(maxsize=1)
         self._gt = None
         self._running = False
@@ -144,6 +145,10 @@ class OutboxRelay:
                 continue
             try:
                 self._wake.get(timeout=self.poll)
+                if self.linger:
+                    # Let the committing worker answer its caller first, and let commits close together
+                    # share one claim-publish-mark round.
+                    eventlet.sleep(self.linger)
             except Empty:
                 pass
         # drain once more on the way out

@@ -101,6 +101,7 @@ def make_environment(template_dir: Path | str = TEMPLATE_DIR) -> jinja2.Environm
         loader=jinja2.FileSystemLoader(str(template_dir)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
+        auto_reload=False,   # templates ship with the code: no stat() of the file on every render
         trim_blocks=True,
         lstrip_blocks=False,
         keep_trailing_newline=True,

@@ -1,9 +1,16 @@
 """Bare-Nameko baselines measured in the same run as the suite (see run_all.py).
 
-    python bench/baseline_services.py <amqp_uri> <http_port>
+    python bench/baseline_services.py <amqp_uri> <http_port> <postgres_url>
+    python bench/baseline_services.py <amqp_uri> --sink <service_name>
 
-bench_front: an HTTP entrypoint that forwards the body to a trivial RPC method (the submit-path baseline);
-bench_sink: a trivial event handler recording arrival latency (the event-path baseline).
+The first form runs
+- bench_front: an HTTP entrypoint that forwards the body to a trivial RPC method (the submit-path baseline);
+  ``/submit_raw`` forwards instead to an RPC method that does a submission's irreducible database work with
+  raw psycopg2 (lock the draft and its unit, read its documents, count the unit's submissions, update,
+  write the outbox row, commit): the floor of the submit path in this stack, without ORM or domain rules;
+- bench_sink: a trivial event handler recording arrival latency (the event-path baseline).
+The second form runs one more trivial sink under another name, in its own process, for ``tick3`` only: with
+bench_sink, three of them stand beside the suite's three consumers of ``application_submitted``.
 """
 import warnings
 
@@ -17,6 +24,7 @@ import json  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import uuid  # noqa: E402
 
 from nameko.events import event_handler  # noqa: E402
 from nameko.rpc import RpcProxy, rpc  # noqa: E402
@@ -24,6 +32,24 @@ from nameko.runners import ServiceRunner  # noqa: E402
 from nameko.web.handlers import http  # noqa: E402
 
 ARRIVALS = []
+RAW_DB = {"url": None, "pool": []}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS unit (id text PRIMARY KEY, kind text NOT NULL);
+CREATE TABLE IF NOT EXISTS application (id text PRIMARY KEY, unit_id text NOT NULL REFERENCES unit(id),
+    status text NOT NULL, form jsonb NOT NULL, submitted_at timestamptz);
+CREATE INDEX IF NOT EXISTS application_unit ON application (unit_id, status);
+CREATE TABLE IF NOT EXISTS document (id text PRIMARY KEY, application_id text NOT NULL, kind text NOT NULL,
+    status text NOT NULL);
+CREATE INDEX IF NOT EXISTS document_app ON document (application_id);
+CREATE TABLE IF NOT EXISTS outbox (seq bigserial PRIMARY KEY, event_id text NOT NULL UNIQUE, event_type text,
+    body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz);
+"""
+
+
+def _conn():
+    import psycopg2
+    return RAW_DB["pool"].pop() if RAW_DB["pool"] else psycopg2.connect(RAW_DB["url"])
 
 
 class BenchEcho:
@@ -32,6 +58,50 @@ class BenchEcho:
     @rpc
     def echo(self, body):
         return body
+
+    @rpc
+    def prepare_raw(self, n):
+        """n drafts, each with its scan, over 50 units; returns their ids."""
+        c = _conn()
+        try:
+            cur = c.cursor()
+            cur.execute(SCHEMA)
+            units = [uuid.uuid4().hex for _ in range(50)]
+            cur.executemany("INSERT INTO unit VALUES (%s, 'returnee_park')", [(u,) for u in units])
+            ids = [uuid.uuid4().hex for _ in range(n)]
+            cur.executemany("INSERT INTO application VALUES (%s, %s, 'draft', '{}', NULL)",
+                            [(a, units[i % 50]) for i, a in enumerate(ids)])
+            cur.executemany("INSERT INTO document VALUES (%s, %s, 'stamped_form_scan', 'stored')",
+                            [(uuid.uuid4().hex, a) for a in ids])
+            c.commit()
+            return ids
+        finally:
+            RAW_DB["pool"].append(c)
+
+    @rpc
+    def submit_raw(self, application_id, body):
+        c = _conn()
+        try:
+            cur = c.cursor()
+            cur.execute("SELECT a.status, a.form, u.id, u.kind FROM application a JOIN unit u ON u.id = a.unit_id "
+                        "WHERE a.id = %s FOR UPDATE", (application_id,))
+            status, _form, unit_id, _kind = cur.fetchone()
+            cur.execute("SELECT kind FROM document WHERE application_id = %s AND status = 'stored'",
+                        (application_id,))
+            kinds = {r[0] for r in cur.fetchall()}
+            cur.execute("SELECT count(*) FROM application WHERE unit_id = %s AND status = 'submitted'", (unit_id,))
+            used = cur.fetchone()[0]
+            if status != "draft" or "stamped_form_scan" not in kinds or used >= 1000:
+                c.rollback()
+                raise ValueError("not submittable")
+            cur.execute("UPDATE application SET status = 'submitted', form = %s, submitted_at = now() WHERE id = %s",
+                        (body, application_id))
+            cur.execute("INSERT INTO outbox (event_id, event_type, body) VALUES (%s, 'application_submitted', %s)",
+                        (uuid.uuid4().hex, body))
+            c.commit()
+            return {"id": application_id, "status": "submitted"}
+        finally:
+            RAW_DB["pool"].append(c)
 
 
 class BenchFront:
@@ -42,27 +112,34 @@ class BenchFront:
     def forward(self, request):
         return json.dumps({"echo": self.echo.echo(request.get_data(as_text=True))})
 
+    @http("POST", "/submit_raw/<string:application_id>")
+    def submit_raw(self, request, application_id):
+        return json.dumps(self.echo.submit_raw(application_id, request.get_data(as_text=True)))
 
-class BenchSink:
-    name = "bench_sink"
 
-    @event_handler("bench_source", "tick")
-    def on_tick(self, payload):
+def make_sink(name, three_only=False):
+    """A trivial handler service. Every sink handles ``tick3`` (the three-handler baseline); the first also
+    handles ``tick`` (the one-handler baseline), so both run without restarting anything."""
+    def record(self, payload):
         ARRIVALS.append((payload["t"], time.time()))
 
-    @rpc
-    def stats(self):
-        return ARRIVALS
-
-    @rpc
-    def reset(self):
-        ARRIVALS.clear()
+    attrs = {"name": name, "on_tick3": event_handler("bench_source", "tick3")(record),
+             "stats": rpc(lambda self: ARRIVALS), "reset": rpc(lambda self: ARRIVALS.clear())}
+    if not three_only:
+        attrs["on_tick"] = event_handler("bench_source", "tick")(lambda self, payload: record(self, payload))
+    return type(f"Sink_{name}", (), attrs)
 
 
 def main():
-    amqp, port = sys.argv[1], sys.argv[2]
-    runner = ServiceRunner({"AMQP_URI": amqp, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "max_workers": 10})
-    for cls in (BenchEcho, BenchFront, BenchSink):
+    amqp = sys.argv[1]
+    if sys.argv[2] == "--sink":
+        services, config = [make_sink(sys.argv[3], three_only=True)], {"AMQP_URI": amqp, "max_workers": 10}
+    else:
+        port, RAW_DB["url"] = sys.argv[2], sys.argv[3]
+        services = [BenchEcho, BenchFront, make_sink("bench_sink")]
+        config = {"AMQP_URI": amqp, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "max_workers": 10}
+    runner = ServiceRunner(config)
+    for cls in services:
         runner.add_service(cls)
     stop = eventlet.event.Event()
     signal.signal(signal.SIGTERM, lambda *_: eventlet.spawn_n(lambda: stop.ready() or stop.send(1)))

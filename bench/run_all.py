@@ -3,11 +3,14 @@ measured in the same run, on the same broker and database server. Prints a table
 bench/results/suite.json.
 
 1. Submit path: applications submitted per second through the gateway (HTTP, JWT, validation, database
-   write under the quota lock, outbox) with 1, 10 and 50 concurrent clients; p50/p95/p99 latency.
-   Baseline: a bare Nameko HTTP entrypoint forwarding to a trivial RPC method.
+   write under the quota lock, outbox) with 1, 10 and 50 concurrent clients; p50/p95/p99 latency. Measured
+   with the consumers of the events paused (the path alone) and with the whole suite running.
+   Baseline: a bare Nameko HTTP entrypoint forwarding to a trivial RPC method; beside it, the same front
+   forwarding to an RPC that does a submission's SQL in raw psycopg2 (the floor without ORM or rules).
 2. Event path: from intake's commit (outbox row) to the handling in review, notify and experts (their
-   inbox rows): events/s and p50/p99 latency at a steady rate and at saturation, every event counted.
-   Baseline: raw Nameko event dispatch to a trivial handler.
+   inbox rows): events/s and p50/p99 latency at a steady rate and at saturation, every event counted;
+   each consumer alone beside one trivial handler, and the three together beside three trivial handlers
+   in three processes. Baseline: raw Nameko event dispatch to trivial handlers.
 3. Scale-out: a backlog of submissions drained by one and by two review processes.
 4. Memory: resident memory of each service process, idle and after the load of point 1.
 """
@@ -41,8 +44,25 @@ PER_LEVEL = {1: 60, 10: 200, 50: 300}
 STEADY_RATE, STEADY_COUNT = 20, 100
 BACKLOG = 300
 N_SATURATION = 300
+REPEAT = 3   # interleaved repetitions of each suite measurement and its baseline; medians reported
+CONSUMERS = ("review", "notify", "experts")   # the consumers of application_submitted
 if os.environ.get("BENCH_QUICK") == "1":   # profiling runs: a few submissions, the full event burst
-    PER_LEVEL, STEADY_COUNT, BACKLOG = {1: 10, 10: 20, 50: 50}, 20, 50
+    PER_LEVEL, STEADY_COUNT, BACKLOG, REPEAT = {1: 10, 10: 20, 50: 50}, 20, 50, 1
+
+
+def median_row(rows: list[dict]) -> dict:
+    """Field by field median of repeated measurements (numbers; dicts of numbers key by key)."""
+    out = {}
+    for key, value in rows[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            vals = [r[key] for r in rows if r.get(key) is not None]
+            out[key] = round(statistics.median(vals), 2) if vals else None
+        elif isinstance(value, dict):
+            keys = sorted({k for r in rows for k in r.get(key, {})})
+            out[key] = {k: round(statistics.median([r.get(key, {}).get(k, 0.0) for r in rows]), 2) for k in keys}
+        else:
+            out[key] = value
+    return out
 
 
 def pct(values, p):
@@ -64,6 +84,27 @@ def rss_mb(pid):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         return None
+
+
+def cpu_seconds(procs: dict) -> dict:
+    """CPU time (user + system) of each named process, of all PostgreSQL and RabbitMQ processes, and of
+    this client: where the cores went during a measurement."""
+    tick = os.sysconf("SC_CLK_TCK")
+    by_pid = {p.pid: n for n, p in procs.items()}
+    out: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        pid, comm = int(stat.parent.name), text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        name = by_pid.get(pid) or ("postgresql" if comm.startswith("postgres") else
+                                   "rabbitmq" if comm.startswith("beam") else
+                                   "bench client" if pid == os.getpid() else None)
+        if name:
+            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def run_load(fn, items, clients):
@@ -130,13 +171,29 @@ def main() -> int:
         admin_pg.cursor().execute(f'CREATE DATABASE "{name}"')
         dbs[svc] = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     data = ROOT / "var" / "bench"
-    suite = localsuite.LocalSuite(data, amqp, database_urls=dbs, extra_env={**{k: os.environ[k] for k in ("EVENT_BATCH_SIZE", "MAX_WORKERS") if os.environ.get(k)},
+    suite = localsuite.LocalSuite(data, amqp, database_urls=dbs, extra_env={**{k: os.environ[k] for k in ("EVENT_BATCH_SIZE", "MAX_WORKERS", "OUTBOX_LINGER_SECONDS") if os.environ.get(k)},
                                                                             "LOG_LEVEL": "WARNING",
                                                                             "OUTBOX_POLL_SECONDS": "0.5"})
+    raw_db = f"grbench_raw_{uuid.uuid4().hex[:6]}"
+    admin_pg.cursor().execute(f'CREATE DATABASE "{raw_db}"')
+    dbs["raw"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + raw_db
     base_port = localsuite.free_port()
-    baseline = subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_services.py"), amqp, str(base_port)],
+    baseline = subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_services.py"), amqp, str(base_port),
+                                 dbs["raw"]],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    extra_reviews = []
+    extra_reviews, sinks = [], []
+    paused: set[str] = set()
+
+    def pause(names):
+        for name in names:
+            os.killpg(suite.procs[name].pid, signal.SIGSTOP)
+            paused.add(name)
+
+    def resume(names):
+        for name in names:
+            os.killpg(suite.procs[name].pid, signal.SIGCONT)
+            paused.discard(name)
+
     try:
         assert baseline.stdout.readline().strip() == "ready"
         suite.start()
@@ -178,7 +235,7 @@ def main() -> int:
             client.post(f"/api/v1/documents/{up['document']['id']}/confirm", {})
             return unit_idx, app["id"]
 
-        need = sum(PER_LEVEL.values()) + STEADY_COUNT + 2 * BACKLOG
+        need = (REPEAT + 1) * sum(PER_LEVEL.values()) + STEADY_COUNT + 2 * BACKLOG + 4 * REPEAT   # + 1 per burst
         t0 = time.perf_counter()
         with ThreadPoolExecutor(10) as pool:
             drafts = list(pool.map(make_draft, [i % n_units for i in range(need)]))
@@ -195,106 +252,227 @@ def main() -> int:
             unit_idx, app_id = item
             units[unit_idx][1].post(f"/api/v1/applications/{app_id}/submit", {}, expect=(200,))
 
-        # --- 1. submit path vs baseline -------------------------------------------------------------------
-        front = Http(f"http://127.0.0.1:{base_port}")
-        body = json.dumps(chizi_form("基准单位", year), ensure_ascii=False)
-        results["submit"] = {}
-        for clients in LEVELS:
-            n = PER_LEVEL[clients]
-            spies = []
-            if os.environ.get("BENCH_PROFILE") == "1" and clients == 10:
-                for name in ("intake", "gateway"):
-                    spies.append(subprocess.Popen(
-                        [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(suite.procs[name].pid),
-                         "-d", "4", "-f", "raw", "-o", f"/tmp/prof-{name}.txt", "-r", "200"],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            # spread the batch over units so that clients do not queue on one unit's quota lock
-            batch = sorted(take(n), key=lambda d: d[0])
-            batch = [batch[i] for i in range(len(batch))]
-            el, lat, err = run_load(submit, batch, clients)
-            bel, blat, berr = run_load(lambda _: front.post("/forward", {"body": body}, expect=(200,)),
-                                       range(n), clients)
-            row = {"n": n, "throughput": round(len(lat) / el, 1), "p50_ms": ms(pct(lat, 50)),
-                   "p95_ms": ms(pct(lat, 95)), "p99_ms": ms(pct(lat, 99)), "errors": len(err),
-                   "baseline_throughput": round(len(blat) / bel, 1), "baseline_p50_ms": ms(pct(blat, 50)),
-                   "baseline_p99_ms": ms(pct(blat, 99)), "baseline_errors": len(berr)}
-            row["ratio"] = round(row["throughput"] / row["baseline_throughput"], 2)
+        def count_handled(svc):
+            with psycopg2.connect(dbs[svc]) as c, c.cursor() as cur:
+                cur.execute("SELECT count(*) FROM inbox WHERE event_type='application_submitted'")
+                return cur.fetchone()[0]
+
+        def wait_handled(expected, services=CONSUMERS, timeout=180):
+            deadline = time.monotonic() + timeout
+            counts = {}
+            while time.monotonic() < deadline:
+                counts = {svc: count_handled(svc) for svc in services}
+                if all(v >= expected for v in counts.values()):
+                    return counts
+                time.sleep(0.1)
+            return counts
+
+        def latency_row(lat, el, err):
+            row = {"throughput": round(len(lat) / el, 1), "p50_ms": ms(pct(lat, 50)), "p95_ms": ms(pct(lat, 95)),
+                   "p99_ms": ms(pct(lat, 99)), "errors": len(err)}
             if err:
                 row["first_error"] = err[0]
+            return row
+
+        # --- 1. submit path vs baseline -------------------------------------------------------------------
+        # Each level runs three times: the submit path alone (the consumers of its events paused, so the
+        # figure is HTTP, JWT, validation, the database write and the outbox relay, as the issue defines it;
+        # the events wait in RabbitMQ and are drained and counted before going on), the whole suite (the
+        # consumers handle every event on the same two cores meanwhile), then the baselines: bare Nameko
+        # HTTP -> trivial RPC, and the same front -> an RPC doing a submission's database work in raw SQL.
+        front = Http(f"http://127.0.0.1:{base_port}")
+        body = json.dumps(chizi_form("基准单位", year), ensure_ascii=False)
+        from nameko.standalone.rpc import ClusterRpcProxy
+        cfg = {"AMQP_URI": amqp}
+        with ClusterRpcProxy(cfg) as rpc:
+            raw_ids = rpc.bench_echo.prepare_raw(sum(PER_LEVEL.values()))
+        results["submit"] = {}
+        submitted_so_far = 0
+        for clients in LEVELS:
+            n = PER_LEVEL[clients]
+            alone_runs, base_runs = [], []
+            # REPEAT interleaved rounds of (suite alone, baseline): the medians, and their ratio, hold better on
+            # a shared machine than one run of each
+            for rep in range(REPEAT):
+                spies = []
+                if os.environ.get("BENCH_PROFILE") == "1" and clients == 10 and rep == 0:
+                    for name in ("intake", "gateway"):
+                        spies.append(subprocess.Popen(
+                            [str(Path(sys.executable).parent / "py-spy"), "record", "-p",
+                             str(suite.procs[name].pid), "-d", "4", "-f", "raw", "-o", f"/tmp/prof-{name}.txt",
+                             "-r", "200"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                # the queue is round-robin over the units: concurrent clients are different units, as near a
+                # deadline
+                pause(CONSUMERS)
+                try:
+                    cpu0 = cpu_seconds(suite.procs)
+                    el, lat, err = run_load(submit, take(n), clients)
+                    cpu1 = cpu_seconds(suite.procs)
+                finally:
+                    resume(CONSUMERS)
+                alone_runs.append({**latency_row(lat, el, err), "cpu_ms_per_submission": {
+                    k: round((v - cpu0.get(k, 0.0)) * 1000 / n, 2) for k, v in sorted(cpu1.items())
+                    if v - cpu0.get(k, 0.0) > 0}})
+                for spy in spies:
+                    spy.wait(30)
+                submitted_so_far += n
+                wait_handled(submitted_so_far)
+                bel, blat, berr = run_load(lambda _: front.post("/forward", {"body": body}, expect=(200,)),
+                                           range(n), clients)
+                base_runs.append(latency_row(blat, bel, berr))
+            el, lat, err = run_load(submit, take(n), clients)
+            whole = latency_row(lat, el, err)
+            submitted_so_far += n
+            wait_handled(submitted_so_far)
+            ids, raw_ids = raw_ids[:n], raw_ids[n:]
+            rel, rlat, rerr = run_load(lambda a: front.post(f"/submit_raw/{a}", {"body": body}, expect=(200,)),
+                                       ids, clients)
+            base = median_row(base_runs)
+            row = {"n": n, "repeats": REPEAT, **median_row(alone_runs),
+                   "whole_suite_throughput": whole["throughput"], "whole_suite_p50_ms": whole["p50_ms"],
+                   "whole_suite_p99_ms": whole["p99_ms"], "whole_suite_errors": whole["errors"],
+                   "baseline_throughput": base["throughput"], "baseline_p50_ms": base["p50_ms"],
+                   "baseline_p99_ms": base["p99_ms"], "baseline_errors": base["errors"],
+                   "raw_sql_throughput": round(len(rlat) / rel, 1), "raw_sql_p50_ms": ms(pct(rlat, 50)),
+                   "raw_sql_errors": len(rerr),
+                   "runs": {"alone_throughput": [r["throughput"] for r in alone_runs],
+                            "baseline_throughput": [r["throughput"] for r in base_runs]}}
+            row["ratio"] = round(row["throughput"] / row["baseline_throughput"], 2)
+            row["whole_suite_ratio"] = round(row["whole_suite_throughput"] / row["baseline_throughput"], 2)
+            row["raw_sql_ratio"] = round(row["raw_sql_throughput"] / row["baseline_throughput"], 2)
             results["submit"][clients] = row
             print(f"submit x{clients}: {row}", flush=True)
-            for spy in spies:
-                spy.wait(30)
         if os.environ.get("BENCH_ONLY_SUBMIT") == "1":
             return 0
         results["memory_loaded_mb"] = {n: rss_mb(p.pid) for n, p in suite.procs.items() if n != "s3"}
 
-        # --- 2. event path: saturation (the x50 burst above) and a steady rate ----------------------------
-        def event_latencies(consumer_db, since_ids):
-            q_out = "SELECT event_id, created_at FROM outbox WHERE event_type='application_submitted'"
-            with psycopg2.connect(dbs["intake"]) as c, c.cursor() as cur:
-                cur.execute(q_out)
-                created = {r[0]: r[1] for r in cur.fetchall() if since_ids is None or r[0] in since_ids}
+        # --- 2. event path: saturation and a steady rate --------------------------------------------------
+        def event_latencies(consumer_db):
             with psycopg2.connect(dbs[consumer_db]) as c, c.cursor() as cur:
                 cur.execute("SELECT event_id, handled_at FROM inbox WHERE event_type='application_submitted'")
-                handled = {r[0]: r[1] for r in cur.fetchall()}
-            return created, handled
+                return {r[0]: r[1] for r in cur.fetchall()}
 
-        def wait_handled(expected, timeout=120):
-            deadline = time.monotonic() + timeout
-            counts = {}
-            while time.monotonic() < deadline:
-                counts = {}
-                for svc in ("review", "notify", "experts"):
-                    with psycopg2.connect(dbs[svc]) as c, c.cursor() as cur:
-                        cur.execute("SELECT count(*) FROM inbox WHERE event_type='application_submitted'")
-                        counts[svc] = cur.fetchone()[0]
-                if all(v >= expected for v in counts.values()):
-                    return counts
-                time.sleep(0.2)
-            return counts
-
-        submitted_so_far = sum(PER_LEVEL.values())
-        counts = wait_handled(submitted_so_far)
-        ev = {"saturation": {}, "steady": {}}
-        # Saturation: N application_submitted events committed at once in intake's outbox (copies of a real
-        # one with new ids), so the relay and the consumers run flat out, not paced by the submit path.
-        n_sat = N_SATURATION
         with psycopg2.connect(dbs["intake"]) as c, c.cursor() as cur:
             cur.execute("SELECT body, headers FROM outbox WHERE event_type='application_submitted' LIMIT 1")
-            body, headers = cur.fetchone()
-            template = json.loads(body)
-            rows, burst_ids = [], []
-            for _ in range(n_sat):
-                env = json.loads(json.dumps(template))
+            template_body, template_headers = cur.fetchone()
+
+        def burst(n):
+            """n application_submitted events committed at once in intake's outbox (copies of a real one with
+            new ids), so the relay and the consumers run flat out, not paced by the submit path."""
+            rows = []
+            for _ in range(n):
+                env = json.loads(template_body)
                 env["id"] = uuid.uuid4().hex
                 env["payload"]["application"]["id"] = uuid.uuid4().hex
-                burst_ids.append(env["id"])
                 rows.append((env["id"], "intake", "application_submitted", json.dumps(env, ensure_ascii=False),
-                             headers))
-            cur.executemany("INSERT INTO outbox (event_id, source, event_type, body, headers, created_at, attempts) "
-                            "VALUES (%s, %s, %s, %s, %s, now(), 0)", rows)
-        spies = []
-        if os.environ.get("BENCH_PROFILE") == "1":
-            for name in ("review", "notify", "experts", "intake"):
-                spies.append(subprocess.Popen(
-                    [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(suite.procs[name].pid),
-                     "-d", "2", "-f", "raw", "-o", f"/tmp/prof-ev-{name}.txt", "-r", "200"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        counts = wait_handled(submitted_so_far + n_sat)
-        submitted_so_far += n_sat
-        for spy in spies:
-            spy.wait(30)
-        with psycopg2.connect(dbs["intake"]) as c, c.cursor() as cur:
-            cur.execute("SELECT event_id, created_at FROM outbox WHERE event_id = ANY(%s)", (burst_ids,))
-            burst = dict(cur.fetchall())
-        for svc in ("review", "notify", "experts"):
-            _, handled = event_latencies(svc, None)
-            lats = [(handled[e] - t).total_seconds() for e, t in burst.items() if e in handled]
-            span = (max(handled[e] for e in burst if e in handled) - min(burst.values())).total_seconds()
-            ev["saturation"][svc] = {"events": len(lats), "lost": len(burst) - len(lats),
-                                     "events_per_s": round(len(lats) / span, 1), "p50_ms": ms(pct(lats, 50)),
-                                     "p99_ms": ms(pct(lats, 99))}
+                             template_headers))
+            with psycopg2.connect(dbs["intake"]) as c, c.cursor() as cur:
+                cur.executemany("INSERT INTO outbox (event_id, source, event_type, body, headers, created_at, "
+                                "attempts) VALUES (%s, %s, %s, %s, %s, now(), 0)", rows)
+                cur.execute("SELECT event_id, created_at FROM outbox WHERE event_id = ANY(%s)",
+                            ([r[0] for r in rows],))
+                committed = dict(cur.fetchall())
+            # Rows written behind intake's back wait for the relay's next poll; one real submission right
+            # after wakes the relay as intake's own commits do, so the burst starts as a real one would.
+            submit(take(1)[0])
+            return committed
+
+        def measure(svc, committed):
+            handled = event_latencies(svc)
+            got = [e for e in committed if e in handled]
+            lats = [(handled[e] - committed[e]).total_seconds() for e in got]
+            first, last = min(handled[e] for e in got), max(handled[e] for e in got)
+            return {"events": len(got), "lost": len(committed) - len(got),
+                    "events_per_s": round(len(got) / (last - min(committed.values())).total_seconds(), 1),
+                    "drain_per_s": round(len(got) / max((last - first).total_seconds(), 1e-3), 1),
+                    "p50_ms": ms(pct(lats, 50)), "p99_ms": ms(pct(lats, 99))}
+
+        # baselines: raw Nameko dispatch to one trivial handler (``tick``), or to three, each in its own
+        # process (``tick3``); the other two sinks run from here on and ignore ``tick``
+        from nameko.standalone.events import event_dispatcher
+        dispatch = event_dispatcher(cfg)
+        for name in ("bench_sink_b", "bench_sink_c"):
+            sinks.append(subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_services.py"), amqp,
+                                           "--sink", name], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                          text=True, start_new_session=True))
+        for p in sinks:
+            assert p.stdout.readline().strip() == "ready"
+
+        def sink_burst(names, event_type, n):
+            for name in names:
+                with ClusterRpcProxy(cfg) as rpc:
+                    getattr(rpc, name).reset()
+            t0 = time.time()
+            for _ in range(n):
+                dispatch("bench_source", event_type, {"t": time.time()})
+            out = {}
+            for name in names:
+                arrivals, deadline = [], time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    with ClusterRpcProxy(cfg) as rpc:
+                        arrivals = getattr(rpc, name).stats()
+                    if len(arrivals) >= n:
+                        break
+                    time.sleep(0.1)
+                lats = [b - a for a, b in arrivals]
+                first, last = min(b for _, b in arrivals), max(b for _, b in arrivals)
+                out[name] = {"events": len(arrivals), "lost": n - len(arrivals),
+                             "events_per_s": round(len(arrivals) / (last - t0), 1),
+                             "drain_per_s": round(len(arrivals) / max(last - first, 1e-3), 1),
+                             "p50_ms": ms(pct(lats, 50)), "p99_ms": ms(pct(lats, 99))}
+            return out
+
+        def three_sinks():
+            three = sink_burst(["bench_sink", "bench_sink_b", "bench_sink_c"], "tick3", N_SATURATION)
+            return {"events": sum(r["events"] for r in three.values()), "lost": sum(r["lost"] for r in three.values()),
+                    "events_per_s": min(r["events_per_s"] for r in three.values()),
+                    "drain_per_s": min(r["drain_per_s"] for r in three.values()),
+                    "p50_ms": max(r["p50_ms"] for r in three.values()),
+                    "p99_ms": max(r["p99_ms"] for r in three.values())}
+
+        ev = {"saturation": {}, "alone": {}, "steady": {}}
+        runs = {"saturation": {svc: [] for svc in CONSUMERS}, "alone": {svc: [] for svc in CONSUMERS},
+                "baseline_saturation": [], "baseline_three_sinks": []}
+        # REPEAT interleaved rounds: the three consumers together, three trivial handlers; each consumer
+        # alone (the other two paused), one trivial handler
+        for rep in range(REPEAT):
+            spies = []
+            if os.environ.get("BENCH_PROFILE") == "1" and rep == 0:
+                for name in CONSUMERS + ("intake",):
+                    spies.append(subprocess.Popen(
+                        [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(suite.procs[name].pid),
+                         "-d", "2", "-f", "raw", "-o", f"/tmp/prof-ev-{name}.txt", "-r", "200"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            committed = burst(N_SATURATION)
+            submitted_so_far += N_SATURATION + 1
+            wait_handled(submitted_so_far)
+            for spy in spies:
+                spy.wait(30)
+            for svc in CONSUMERS:
+                runs["saturation"][svc].append(measure(svc, committed))
+            runs["baseline_three_sinks"].append(three_sinks())
+            for svc in CONSUMERS:
+                others = [o for o in CONSUMERS if o != svc]
+                pause(others)
+                try:
+                    committed = burst(N_SATURATION)
+                    submitted_so_far += N_SATURATION + 1
+                    wait_handled(submitted_so_far, services=(svc,))
+                finally:
+                    resume(others)
+                wait_handled(submitted_so_far)
+                runs["alone"][svc].append(measure(svc, committed))
+            runs["baseline_saturation"].append(sink_burst(["bench_sink"], "tick", N_SATURATION)["bench_sink"])
+        for key in ("saturation", "alone"):
+            ev[key] = {svc: median_row(runs[key][svc]) for svc in CONSUMERS}
+        ev["baseline_saturation"] = median_row(runs["baseline_saturation"])
+        ev["baseline_three_sinks"] = median_row(runs["baseline_three_sinks"])
+        ev["repeats"] = REPEAT
+        ev["runs"] = {"alone_events_per_s": {svc: [r["events_per_s"] for r in runs["alone"][svc]] for svc in CONSUMERS},
+                      "together_events_per_s": {svc: [r["events_per_s"] for r in runs["saturation"][svc]]
+                                                for svc in CONSUMERS},
+                      "baseline_events_per_s": [r["events_per_s"] for r in runs["baseline_saturation"]],
+                      "baseline_three_events_per_s": [r["events_per_s"] for r in runs["baseline_three_sinks"]]}
         # steady rate
         steady = take(STEADY_COUNT)
         t_start = time.perf_counter()
@@ -302,39 +480,17 @@ def main() -> int:
             target = t_start + i / STEADY_RATE
             time.sleep(max(0.0, target - time.perf_counter()))
             submit(item)
-        counts = wait_handled(submitted_so_far + STEADY_COUNT)
+        wait_handled(submitted_so_far + STEADY_COUNT)
+        submitted_so_far += STEADY_COUNT
         with psycopg2.connect(dbs["intake"]) as c, c.cursor() as cur:
             cur.execute("SELECT event_id, created_at FROM outbox WHERE event_type='application_submitted' "
                         "ORDER BY seq DESC LIMIT %s", (STEADY_COUNT,))
             steady_ids = dict(cur.fetchall())
-        for svc in ("review", "notify", "experts"):
-            _, handled = event_latencies(svc, None)
+        for svc in CONSUMERS:
+            handled = event_latencies(svc)
             lats = [(handled[e] - t).total_seconds() for e, t in steady_ids.items() if e in handled]
             ev["steady"][svc] = {"rate_per_s": STEADY_RATE, "events": len(lats), "lost": len(steady_ids) - len(lats),
                                  "p50_ms": ms(pct(lats, 50)), "p99_ms": ms(pct(lats, 99))}
-        # baseline: raw Nameko dispatch to a trivial handler, saturation and steady
-        from nameko.standalone.events import event_dispatcher
-        from nameko.standalone.rpc import ClusterRpcProxy
-        cfg = {"AMQP_URI": amqp}
-        with ClusterRpcProxy(cfg) as rpc:
-            rpc.bench_sink.reset()
-        dispatch = event_dispatcher(cfg)
-        n_base = PER_LEVEL[50]
-        t0 = time.time()
-        for _ in range(n_base):
-            dispatch("bench_source", "tick", {"t": time.time()})
-        arrivals = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with ClusterRpcProxy(cfg) as rpc:
-                arrivals = rpc.bench_sink.stats()
-            if len(arrivals) >= n_base:
-                break
-            time.sleep(0.2)
-        blats = [b - a for a, b in arrivals]
-        ev["baseline_saturation"] = {"events": len(arrivals), "lost": n_base - len(arrivals),
-                                     "events_per_s": round(len(arrivals) / (max(b for _, b in arrivals) - t0), 1),
-                                     "p50_ms": ms(pct(blats, 50)), "p99_ms": ms(pct(blats, 99))}
         with ClusterRpcProxy(cfg) as rpc:
             rpc.bench_sink.reset()
         t_start = time.perf_counter()
@@ -347,15 +503,23 @@ def main() -> int:
         blats = [b - a for a, b in arrivals]
         ev["baseline_steady"] = {"rate_per_s": STEADY_RATE, "events": len(arrivals), "p50_ms": ms(pct(blats, 50)),
                                  "p99_ms": ms(pct(blats, 99))}
-        for svc in ("review", "notify", "experts"):
-            ev["saturation"][svc]["ratio"] = round(ev["saturation"][svc]["events_per_s"]
-                                                   / ev["baseline_saturation"]["events_per_s"], 2)
+        for p in sinks:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(30)
+        sinks.clear()
+        base1, base3 = ev["baseline_saturation"], ev["baseline_three_sinks"]
+        for svc in CONSUMERS:
+            ev["saturation"][svc]["ratio"] = round(ev["saturation"][svc]["events_per_s"] / base3["events_per_s"], 2)
+            ev["saturation"][svc]["drain_ratio"] = round(ev["saturation"][svc]["drain_per_s"]
+                                                         / base3["drain_per_s"], 2)
+            ev["alone"][svc]["ratio"] = round(ev["alone"][svc]["events_per_s"] / base1["events_per_s"], 2)
+            ev["alone"][svc]["drain_ratio"] = round(ev["alone"][svc]["drain_per_s"] / base1["drain_per_s"], 2)
         results["events"] = ev
         print(f"events: {json.dumps(ev, ensure_ascii=False)}", flush=True)
 
         # --- 3. scale-out: a backlog drained by one and by two review processes ---------------------------
         scale = {}
-        total = submitted_so_far + STEADY_COUNT
+        total = submitted_so_far
         for replicas in (1, 2):
             suite.kill("review", signal.SIGTERM)
             for p in extra_reviews:
@@ -394,7 +558,9 @@ def main() -> int:
         results["scale_out"] = scale
         results["memory_after_mb"] = {n: rss_mb(p.pid) for n, p in suite.procs.items() if n != "s3"}
     finally:
-        for p in extra_reviews:
+        if paused:
+            resume(list(paused))
+        for p in extra_reviews + sinks:
             try:
                 os.killpg(p.pid, signal.SIGTERM)
             except ProcessLookupError:
@@ -420,24 +586,41 @@ def main() -> int:
 
 
 def print_table(r):
-    print("\n== Submit path through the gateway (vs bare Nameko HTTP -> RPC) ==")
-    print(f"{'clients':>7} {'subm/s':>8} {'base/s':>8} {'ratio':>6} {'p50ms':>7} {'p95ms':>7} {'p99ms':>7} "
-          f"{'base p50':>8} {'errors':>6}")
+    print(f"\n== Submit path through the gateway (vs bare Nameko HTTP -> trivial RPC, same run; medians of "
+          f"{REPEAT} interleaved rounds) ==")
+    print("alone: the consumers of the events paused (drained and counted afterwards); whole: all running; "
+          "raw SQL: the bare front -> an RPC doing a submission's SQL with psycopg2")
+    print(f"{'clients':>7} {'alone/s':>8} {'ratio':>6} {'p50ms':>7} {'p95ms':>7} {'p99ms':>7} {'whole/s':>8} "
+          f"{'ratio':>6} {'base/s':>8} {'p50ms':>6} {'rawsql/s':>8} {'ratio':>6} {'errors':>6}")
     for c, row in r["submit"].items():
-        print(f"{c:>7} {row['throughput']:>8} {row['baseline_throughput']:>8} {row['ratio']:>6} {row['p50_ms']:>7} "
-              f"{row['p95_ms']:>7} {row['p99_ms']:>7} {row['baseline_p50_ms']:>8} {row['errors']:>6}")
+        print(f"{c:>7} {row['throughput']:>8} {row['ratio']:>6} {row['p50_ms']:>7} {row['p95_ms']:>7} "
+              f"{row['p99_ms']:>7} {row['whole_suite_throughput']:>8} {row['whole_suite_ratio']:>6} "
+              f"{row['baseline_throughput']:>8} {row['baseline_p50_ms']:>6} {row['raw_sql_throughput']:>8} "
+              f"{row['raw_sql_ratio']:>6} {row['errors'] + row['whole_suite_errors']:>6}")
+    for c, row in r["submit"].items():
+        cpu = row["cpu_ms_per_submission"]
+        print(f"CPU ms per submission, alone x{c}: total {round(sum(cpu.values()), 1)}; "
+              + ", ".join(f"{k} {v}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])))
     ev = r["events"]
-    print("\n== Event path: intake commit -> handled (vs raw Nameko dispatch -> trivial handler) ==")
-    print(f"saturation: {N_SATURATION} events committed at once; steady: {STEADY_RATE}/s submissions")
-    b = ev["baseline_saturation"]
-    print(f"baseline saturation: {b['events_per_s']} ev/s p50 {b['p50_ms']} ms p99 {b['p99_ms']} ms lost {b['lost']}")
-    for svc, row in ev["saturation"].items():
-        print(f"{svc:>8} saturation: {row['events_per_s']} ev/s (ratio {row['ratio']}) p50 {row['p50_ms']} ms "
-              f"p99 {row['p99_ms']} ms lost {row['lost']}")
+    print(f"\n== Event path: intake commit -> handled (vs raw Nameko dispatch -> trivial handlers, same run; "
+          f"medians of {REPEAT} interleaved rounds) ==")
+    print(f"saturation: {N_SATURATION} events committed at once; ev/s from the commit of the first to the "
+          f"handling of the last; drain/s from the first handled to the last")
+    b1, b3 = ev["baseline_saturation"], ev["baseline_three_sinks"]
+    print(f"baseline, one handler:    {b1['events_per_s']} ev/s, drain {b1['drain_per_s']}/s, p50 {b1['p50_ms']} ms, "
+          f"p99 {b1['p99_ms']} ms, lost {b1['lost']}")
+    print(f"baseline, three handlers: {b3['events_per_s']} ev/s, drain {b3['drain_per_s']}/s (slowest), "
+          f"p50 {b3['p50_ms']} ms, p99 {b3['p99_ms']} ms, lost {b3['lost']}")
+    for title, key in (("each consumer alone (others paused) vs one handler", "alone"),
+                       ("three consumers together vs three handlers", "saturation")):
+        print(f"{title}:")
+        for svc, row in ev[key].items():
+            print(f"{svc:>10}: {row['events_per_s']} ev/s (ratio {row['ratio']}), drain {row['drain_per_s']}/s "
+                  f"(ratio {row['drain_ratio']}), p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, lost {row['lost']}")
     bs = ev["baseline_steady"]
-    print(f"baseline steady {bs['rate_per_s']}/s: p50 {bs['p50_ms']} ms p99 {bs['p99_ms']} ms")
+    print(f"steady {bs['rate_per_s']}/s submissions: baseline p50 {bs['p50_ms']} ms p99 {bs['p99_ms']} ms")
     for svc, row in ev["steady"].items():
-        print(f"{svc:>8} steady {row['rate_per_s']}/s: p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms lost {row['lost']}")
+        print(f"{svc:>10}: p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms lost {row['lost']}")
     print("\n== Scale-out: backlog drained by review replicas ==")
     for n, row in r["scale_out"].items():
         print(f"{n} replica(s): {row['events_per_s']} ev/s ({row['drained']}/{row['backlog']} drained in "

@@ -217,7 +217,11 @@ class UnitOfWork:
     def flush_outbox(self) -> None:
         """Write the queued events in one statement (one round trip however many events)."""
         if self._outbox_rows:
-            self.session.execute(outbox_of(self.session).insert(), self._outbox_rows)
+            table = outbox_of(self.session)
+            stmt = _OUTBOX_INSERT.get(table)
+            if stmt is None:   # built once per table: building it and its cache key per commit costs
+                stmt = _OUTBOX_INSERT[table] = table.insert()
+            self.session.execute(stmt, self._outbox_rows)
             self._outbox_rows = []
 
     def mark_handled(self, envelope: dict, consumer: str) -> bool:
@@ -241,6 +245,7 @@ class UnitOfWork:
 
 
 _INSERT_IGNORE: dict[tuple, sa.TextClause] = {}
+_OUTBOX_INSERT: dict[sa.Table, sa.Insert] = {}
 MANY_CHUNK = 100
 
 

@@ -92,7 +92,14 @@ class OutboxRelay:
         self.engine = engine
         self.write_lock = write_lock
         self.service = service
-        self.table = metadata.tables["outbox"]
+        self.table = t = metadata.tables["outbox"]
+        # built once: the relay runs after every commit, and building a statement costs more than running it
+        pending = (sa.select(t.c.seq, t.c.event_id, t.c.source, t.c.event_type, t.c.body, t.c.headers)
+                   .where(t.c.published_at.is_(None)).order_by(t.c.seq).limit(self.BATCH))
+        self._read = pending
+        self._claim = pending.with_for_update(skip_locked=True)
+        self._mark_stmt = (t.update().where(t.c.seq.in_(sa.bindparam("seqs", expanding=True)))
+                           .values(published_at=sa.bindparam("now"), attempts=t.c.attempts + 1))
         self.amqp_uri = config["AMQP_URI"]
         self.poll = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
         self.linger = float(config.get("OUTBOX_LINGER_SECONDS", 0.002))
@@ -159,19 +166,16 @@ class OutboxRelay:
 
     def flush(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""
-        t = self.table
-        q = (sa.select(t.c.seq, t.c.event_id, t.c.source, t.c.event_type, t.c.body, t.c.headers)
-             .where(t.c.published_at.is_(None)).order_by(t.c.seq).limit(self.BATCH))
         if self.engine.dialect.name == "postgresql":
             # Claim the rows for the whole publish so a second replica's relay skips them.
             with self.engine.connect() as conn, conn.begin():
-                rows = conn.execute(q.with_for_update(skip_locked=True)).all()
+                rows = conn.execute(self._claim).all()
                 done = self._publish(rows)
                 self._mark(conn, done)
             return len(done)
         # SQLite: one process per database; read, publish without holding the write lock, then mark.
         with self.engine.execution_options(read_only=True).connect() as conn, conn.begin():
-            rows = conn.execute(q).all()
+            rows = conn.execute(self._read).all()
         done = self._publish(rows)
         if done:
             self.write_lock.acquire() if self.write_lock else None
@@ -224,9 +228,7 @@ class OutboxRelay:
 
     def _mark(self, conn, done: list[int]) -> None:
         if done:
-            t = self.table
-            conn.execute(t.update().where(t.c.seq.in_(done))
-                         .values(published_at=dt.datetime.now(dt.timezone.utc), attempts=t.c.attempts + 1))
+            conn.execute(self._mark_stmt, {"seqs": list(done), "now": dt.datetime.now(dt.timezone.utc)})
 
     def backlog(self) -> int:
         t = self.table

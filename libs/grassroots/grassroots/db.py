@@ -226,10 +226,7 @@ class UnitOfWork:
 
     def mark_handled(self, envelope: dict, consumer: str) -> bool:
         """Record the event in the inbox; False if this consumer already handled it (redelivery)."""
-        values = dict(event_id=envelope["id"], consumer=consumer, event_type=envelope.get("type", "?"),
-                      handled_at=utcnow())
-        result = self.session.execute(insert_ignore(inbox_of(self.session)), values)
-        return result.rowcount == 1
+        return bool(self.mark_handled_many([envelope], consumer))
 
     def mark_handled_many(self, envelopes: list[dict], consumer: str) -> list[dict]:
         """Record a batch in the inbox in one statement; returns the envelopes this consumer had not handled
@@ -364,10 +361,7 @@ class DatabaseHandle:
                 if handling is not None:
                     name = consumer or f"{ctx.service_name}.{ctx.entrypoint.method_name}"
                     batch = handling if isinstance(handling, list) else [handling]
-                    if len(batch) == 1:
-                        uow.fresh = batch[:] if uow.mark_handled(batch[0], name) else []
-                    else:
-                        uow.fresh = uow.mark_handled_many(batch, name)
+                    uow.fresh = uow.mark_handled_many(batch, name)
                     fresh = {id(e) for e in uow.fresh}
                     for envelope in batch:
                         if id(envelope) not in fresh:

@@ -330,31 +330,28 @@ def application_page(session, actor: Actor, filters: dict) -> dict:
     return {"items": [_listed(a, u) for a, u in rows], "total": total, "limit": limit, "offset": offset}
 
 
-def _counting(session, call_id: str, programme_code: str, unit_id: str) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(Application).where(
-        Application.call_id == call_id, Application.programme_code == programme_code,
-        Application.unit_id == unit_id, Application.status.in_(COUNTING)))
-
-
-def _stored_docs(session, app_id: str, purpose: str = "application") -> list[Document]:
-    return session.scalars(sa.select(Document).where(
-        Document.application_id == app_id, Document.purpose == purpose, Document.status == "stored")
-        .order_by(Document.created_at)).all()
-
-
-# The submission's two reads, built once (a statement built per call, and its cache key, cost more CPU than
-# running it): the draft with its unit and call, both rows locked; the stored documents with the unit's count.
+# Built once with bound parameters (building a statement and its cache key per call costs more CPU than
+# running it): the unit's applications counting for the quota, an application's stored documents, and the
+# submission's two reads: the draft with its unit and call, both rows locked; its documents with the count.
+_COUNTING = sa.select(sa.func.count()).select_from(Application).where(
+    Application.call_id == sa.bindparam("call_id"), Application.programme_code == sa.bindparam("programme_code"),
+    Application.unit_id == sa.bindparam("unit_id"), Application.status.in_(COUNTING))
+_STORED_DOCS = sa.select(Document).where(
+    Document.application_id == sa.bindparam("application_id"), Document.purpose == sa.bindparam("purpose"),
+    Document.status == "stored").order_by(Document.created_at)
 _SUBMIT_LOCK = (sa.select(Application, Unit, Call)
                 .join(Unit, Unit.id == Application.unit_id).join(Call, Call.id == Application.call_id)
                 .where(Application.id == sa.bindparam("application_id"))
                 .with_for_update(of=[Application.__table__, Unit.__table__]))
-_SUBMIT_DOCS_AND_COUNT = (
-    sa.select(Document, sa.select(sa.func.count()).select_from(Application).where(
-        Application.call_id == sa.bindparam("call_id"), Application.programme_code == sa.bindparam("programme_code"),
-        Application.unit_id == sa.bindparam("unit_id"), Application.status.in_(COUNTING)).scalar_subquery())
-    .where(Document.application_id == sa.bindparam("application_id"), Document.purpose == "application",
-           Document.status == "stored")
-    .order_by(Document.created_at))
+_SUBMIT_DOCS_AND_COUNT = _STORED_DOCS.add_columns(_COUNTING.scalar_subquery())
+
+
+def _counting(session, call_id: str, programme_code: str, unit_id: str) -> int:
+    return session.scalar(_COUNTING, {"call_id": call_id, "programme_code": programme_code, "unit_id": unit_id})
+
+
+def _stored_docs(session, app_id: str, purpose: str = "application") -> list[Document]:
+    return session.scalars(_STORED_DOCS, {"application_id": app_id, "purpose": purpose}).all()
 
 
 def submit_application(uow, actor: Actor, application_id: str, now: dt.datetime | None = None) -> dict:
@@ -375,8 +372,9 @@ def submit_application(uow, actor: Actor, application_id: str, now: dt.datetime 
     # The stored documents and, beside each, the unit's counting applications. Quota, race-free: under READ
     # COMMITTED this statement, issued after the unit's lock was granted, sees every submission committed by
     # the transaction that held the lock before us.
-    rows = s.execute(_SUBMIT_DOCS_AND_COUNT, {"application_id": app.id, "call_id": call.id,
-                                              "programme_code": app.programme_code, "unit_id": unit.id}).all()
+    rows = s.execute(_SUBMIT_DOCS_AND_COUNT, {"application_id": app.id, "purpose": "application",
+                                              "call_id": call.id, "programme_code": app.programme_code,
+                                              "unit_id": unit.id}).all()
     docs = [doc for doc, _used in rows]
     rules.check_required_documents(prog, {d.kind for d in docs})
     used = rows[0][1] if rows else _counting(s, call.id, app.programme_code, unit.id)

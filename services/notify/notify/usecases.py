@@ -139,13 +139,9 @@ def _application_id(payload: Mapping) -> str | None:
     return app.get("id") or budget.get("application_id") or payload.get("application_id")
 
 
-def learn(session, envelope: Mapping) -> None:
-    """Keep what later reminders and thin payloads need. Called inside the event's transaction."""
-    learn_many(session, [envelope])
-
-
 def learn_many(session, envelopes: Iterable[Mapping]) -> None:
-    """``learn`` for a batch of events, in their order, in a few statements whatever the batch size: per fact
+    """Keep what later reminders and thin payloads need, from a batch of events, in their order, inside their
+    transaction, in a few statements whatever the batch size: per fact
     table the missing rows are created by one insert, then all are locked and read by one
     ``SELECT ... FOR UPDATE`` in primary-key order (two replicas learning about the same things lock them in
     the same order: no deadlock), changed in Python event by event, and flushed together by the ORM."""
@@ -739,6 +735,6 @@ def delivery_log(session, actor: Actor, filters: Mapping[str, Any]) -> list[dict
              "sent_at": _iso(m.sent_at)} for m in session.scalars(q.limit(limit))]
 
 
-__all__ = ["Directory", "Facts", "learn", "learn_many", "enrich", "plan", "store", "store_many", "claim_due",
+__all__ = ["Directory", "Facts", "learn_many", "enrich", "plan", "store", "store_many", "claim_due",
            "record_outcome", "my_messages", "unread_count", "mark_read", "delivery_log", "get_preferences",
            "set_preferences", "DEFAULT_CHANNELS"]

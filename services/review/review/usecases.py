@@ -145,26 +145,20 @@ def candidates_arrived(uow, envelopes: list[dict], now: dt.datetime) -> None:
     seen: dict = {"candidates": {i: known.get(i) for i in ids}, "rounds": {}}
     for envelope in envelopes:
         uow.acting_for(envelope)
-        candidate_arrived(uow, envelope, now, seen)
+        _candidate_arrived(uow, envelope, now, seen)
 
 
-def candidate_arrived(uow, envelope: dict, now: dt.datetime, seen: dict | None = None) -> None:
-    """``seen`` (from ``candidates_arrived``) holds the batch's candidates and the rounds already read."""
+def _candidate_arrived(uow, envelope: dict, now: dt.datetime, seen: dict) -> None:
+    """One arrival of a batch; ``seen`` holds the batch's candidates and the rounds already read."""
     p = envelope["payload"]
     a = p["application"]
     s = uow.session
     snapshot = {"call": p["call"], "application": a, "recipients": p.get("recipients") or {}}
-    if seen is not None and a["id"] in seen["candidates"]:
-        cand = seen["candidates"][a["id"]]
-    else:
-        cand = s.get(Candidate, a["id"])
+    cand = seen["candidates"][a["id"]]
     key = (p["call"]["id"], a["programme_code"])
-    if seen is not None and key in seen["rounds"]:
-        rnd = seen["rounds"][key]
-    else:
-        rnd = _round_for(s, *key, share=True)
-        if seen is not None:
-            seen["rounds"][key] = rnd
+    if key not in seen["rounds"]:
+        seen["rounds"][key] = _round_for(s, *key, share=True)
+    rnd = seen["rounds"][key]
     late = rnd is not None and rnd.state not in ("draft", "open") and (cand is None or cand.status in GONE)
     status = "arrived_late" if late else "in_review"
     fields = dict(call_id=p["call"]["id"], programme_code=a["programme_code"], unit_id=a["unit_id"],
@@ -175,8 +169,7 @@ def candidate_arrived(uow, envelope: dict, now: dt.datetime, seen: dict | None =
     if cand is None:
         cand = Candidate(application_id=a["id"], status=status, **fields)
         s.add(cand)
-        if seen is not None:
-            seen["candidates"][a["id"]] = cand
+        seen["candidates"][a["id"]] = cand
     elif cand.status in ("in_review",) + GONE:
         for k, v in fields.items():
             setattr(cand, k, v)

@@ -194,6 +194,15 @@ def main() -> int:
             os.killpg(suite.procs[name].pid, signal.SIGCONT)
             paused.discard(name)
 
+    def profile(names, prefix, seconds):
+        """BENCH_PROFILE=1: py-spy samples of these processes (on-CPU, raw stacks) in /tmp/prof-<prefix><name>.txt."""
+        if os.environ.get("BENCH_PROFILE") != "1":
+            return []
+        return [subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p",
+                                  str(suite.procs[name].pid), "-d", str(seconds), "-f", "raw", "-o",
+                                  f"/tmp/prof-{prefix}{name}.txt", "-r", "200"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name in names]
+
     try:
         assert baseline.stdout.readline().strip() == "ready"
         suite.start()
@@ -294,13 +303,7 @@ def main() -> int:
             # REPEAT interleaved rounds of (suite alone, baseline): the medians, and their ratio, hold better on
             # a shared machine than one run of each
             for rep in range(REPEAT):
-                spies = []
-                if os.environ.get("BENCH_PROFILE") == "1" and clients == 10 and rep == 0:
-                    for name in ("intake", "gateway"):
-                        spies.append(subprocess.Popen(
-                            [str(Path(sys.executable).parent / "py-spy"), "record", "-p",
-                             str(suite.procs[name].pid), "-d", "4", "-f", "raw", "-o", f"/tmp/prof-{name}.txt",
-                             "-r", "200"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                spies = profile(("intake", "gateway"), "", 4) if clients == 10 and rep == 0 else []
                 # the queue is round-robin over the units: concurrent clients are different units, as near a
                 # deadline
                 pause(CONSUMERS)
@@ -436,13 +439,7 @@ def main() -> int:
         # REPEAT interleaved rounds: the three consumers together, three trivial handlers; each consumer
         # alone (the other two paused), one trivial handler
         for rep in range(REPEAT):
-            spies = []
-            if os.environ.get("BENCH_PROFILE") == "1" and rep == 0:
-                for name in CONSUMERS + ("intake",):
-                    spies.append(subprocess.Popen(
-                        [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(suite.procs[name].pid),
-                         "-d", "2", "-f", "raw", "-o", f"/tmp/prof-ev-{name}.txt", "-r", "200"],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            spies = profile(CONSUMERS + ("intake",), "ev-", 2) if rep == 0 else []
             committed = burst(N_SATURATION)
             submitted_so_far += N_SATURATION + 1
             wait_handled(submitted_so_far)
@@ -455,9 +452,12 @@ def main() -> int:
                 others = [o for o in CONSUMERS if o != svc]
                 pause(others)
                 try:
+                    spies = profile((svc,), "alone-", 1) if rep == 0 else []
                     committed = burst(N_SATURATION)
                     submitted_so_far += N_SATURATION + 1
                     wait_handled(submitted_so_far, services=(svc,))
+                    for spy in spies:
+                        spy.wait(30)
                 finally:
                     resume(others)
                 wait_handled(submitted_so_far)

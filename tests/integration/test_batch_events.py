@@ -90,3 +90,18 @@ def test_a_bad_event_is_dead_lettered_alone_and_the_rest_of_its_batch_is_handled
     dlq = "evt-bsrc-thing_made--bsink.on_thing_made.dlq"
     assert wait_for(lambda: deadletters.count(cfg["AMQP_URI"], dlq) == 1, timeout=20)
     assert len(rows(cfg["DATABASE_URL"])) == 3
+
+
+def test_the_broker_keeps_two_batches_with_a_batch_consumer(container_factory, service_config, rabbit_manager):
+    """One batch is planned while the one before it commits: the consumer's prefetch is two batches."""
+    from urllib.parse import unquote, urlparse
+    cfg = service_config("bsink")
+    container = container_factory(BatchSink, cfg)
+    container.start()
+    handler = next(e for e in container.entrypoints if getattr(e, "batch_size", None))
+    vhost = unquote(urlparse(cfg["AMQP_URI"]).path[1:])
+
+    def prefetch():
+        details = rabbit_manager.get_queue(vhost, handler.queue.name).get("consumer_details") or []
+        return details and details[0]["prefetch_count"]
+    assert wait_for(prefetch, timeout=15, interval=0.5) == 2 * handler.batch_size == 20

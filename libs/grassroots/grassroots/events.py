@@ -39,6 +39,7 @@ from eventlet.queue import Empty, LightQueue
 from kombu import Connection, Exchange, Producer, Queue
 from nameko.constants import CALL_ID_STACK_CONTEXT_KEY, HEADER_PREFIX
 from nameko.events import EventHandler as _NamekoEventHandler
+from nameko.messaging import QueueConsumer
 from nameko.standalone.events import get_event_exchange
 
 from .context import CORRELATION_KEY, USER_KEY, Actor
@@ -331,6 +332,23 @@ class EventHandler(_NamekoEventHandler):
 event_handler = EventHandler.decorator
 
 
+class BatchQueueConsumer(QueueConsumer):
+    """The queue consumer of a container's batch handlers (its own connection and channel): the broker keeps
+    ``BATCHES_IN_FLIGHT`` batches' worth of messages with the service, so one batch is read and planned while
+    the one before it waits on its database commit, instead of the service idling between batches.
+
+    Measured under a 300-event burst (notify, handled alone): two batches of 10 in flight, 0.53 to 0.69 of
+    the trivial handler's rate over four runs, against 0.42 to 0.44 with one batch of 10 and 0.29 to 0.42
+    with two batches of 5 (the same prefetch cut in half).
+    """
+    BATCHES_IN_FLIGHT = 2
+
+    @property
+    def prefetch_count(self):
+        sizes = [p.batch_size for p in self._providers if getattr(p, "batch_size", None)]
+        return self.BATCHES_IN_FLIGHT * max(sizes) if sizes else self.container.max_workers
+
+
 class BatchEventHandler(EventHandler):
     """An event handler that takes several messages of its queue at once: the method gets a list of
     envelopes and handles them in one transaction (``db.transaction(handling=envelopes)``).
@@ -341,11 +359,12 @@ class BatchEventHandler(EventHandler):
     that fails is taken apart: each of its messages is handled again on its own, with the usual retries
     and dead-lettering, so one bad event neither blocks nor drags down the others.
 
-    ``batch_size`` (config ``EVENT_BATCH_SIZE``) defaults to the container's ``max_workers``, which is also
-    the broker's prefetch: measured under a burst, one full batch in flight beat two half batches (review 303
-    vs 244 ev/s, experts 501 vs 367); ``batch_wait`` (seconds) bounds how long a message waits for
-    companions when the queue is quiet.
+    ``batch_size`` (config ``EVENT_BATCH_SIZE``) defaults to the container's ``max_workers``; the broker's
+    prefetch is two batches (``BatchQueueConsumer``): measured under a burst, full batches beat half batches
+    (review 303 vs 244 ev/s, experts 501 vs 367), and a second full batch in flight beat one. ``batch_wait``
+    (seconds) bounds how long a message waits for companions when the queue is quiet.
     """
+    queue_consumer = BatchQueueConsumer()
 
     def __init__(self, source_service, event_type, batch_size=None, batch_wait=0.002, **kwargs):
         super().__init__(source_service, event_type, **kwargs)

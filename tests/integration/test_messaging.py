@@ -200,3 +200,28 @@ def test_an_event_published_before_its_consumer_ever_started_is_kept(rabbit_conf
     event_dispatcher(rabbit_config)("src", "thing_made", {"id": "x" * 32, "payload": {"name": "early"}})
     from grassroots import deadletters  # reuse its passive queue count
     assert deadletters.count(rabbit_config["AMQP_URI"], "evt-src-thing_made--sink.on_thing_made") == 1
+
+
+def test_rpc_replies_are_sent_without_publisher_confirms_and_requests_with(container_factory, service_config,
+                                                                          monkeypatch):
+    """A reply is not confirmed (the caller's timeout covers a lost one); a request still is."""
+    from nameko.amqp import publish
+    from nameko.exceptions import RemoteError
+    from nameko.standalone.rpc import ServiceRpcProxy
+    cfg = service_config("src")
+    container = container_factory(Source, cfg)
+    container.start()
+    seen = []
+    real = publish.get_producer
+
+    def spy(amqp_uri, confirms=True, *args, **kwargs):
+        seen.append(confirms)
+        return real(amqp_uri, confirms, *args, **kwargs)
+
+    monkeypatch.setattr(publish, "get_producer", spy)
+    with ServiceRpcProxy("src", {"AMQP_URI": cfg["AMQP_URI"]}) as proxy:
+        assert proxy.health()["ok"] is True
+        with pytest.raises(RemoteError) as err:
+            proxy.make("x", fail_after_publish=True)      # an error travels back the same way
+    assert err.value.exc_type == "ValueError"
+    assert seen.count(True) == 2 and seen.count(False) == 2, seen

@@ -303,7 +303,7 @@ def main() -> int:
             # REPEAT interleaved rounds of (suite alone, baseline): the medians, and their ratio, hold better on
             # a shared machine than one run of each
             for rep in range(REPEAT):
-                spies = profile(("intake", "gateway"), "", 4) if clients == 10 and rep == 0 else []
+                spies = profile(("intake", "gateway"), f"x{clients}-", 4) if rep == 0 else []
                 # the queue is round-robin over the units: concurrent clients are different units, as near a
                 # deadline
                 pause(CONSUMERS)
@@ -320,9 +320,13 @@ def main() -> int:
                     spy.wait(30)
                 submitted_so_far += n
                 wait_handled(submitted_so_far)
+                bcpu0 = cpu_seconds({"baseline": baseline})
                 bel, blat, berr = run_load(lambda _: front.post("/forward", {"body": body}, expect=(200,)),
                                            range(n), clients)
-                base_runs.append(latency_row(blat, bel, berr))
+                bcpu1 = cpu_seconds({"baseline": baseline})
+                base_runs.append({**latency_row(blat, bel, berr), "cpu_ms_per_request": {
+                    k: round((v - bcpu0.get(k, 0.0)) * 1000 / n, 2) for k, v in sorted(bcpu1.items())
+                    if v - bcpu0.get(k, 0.0) > 0}})
             el, lat, err = run_load(submit, take(n), clients)
             whole = latency_row(lat, el, err)
             submitted_so_far += n
@@ -336,6 +340,7 @@ def main() -> int:
                    "whole_suite_p99_ms": whole["p99_ms"], "whole_suite_errors": whole["errors"],
                    "baseline_throughput": base["throughput"], "baseline_p50_ms": base["p50_ms"],
                    "baseline_p99_ms": base["p99_ms"], "baseline_errors": base["errors"],
+                   "baseline_cpu_ms_per_request": base["cpu_ms_per_request"],
                    "raw_sql_throughput": round(len(rlat) / rel, 1), "raw_sql_p50_ms": ms(pct(rlat, 50)),
                    "raw_sql_errors": len(rerr),
                    "runs": {"alone_throughput": [r["throughput"] for r in alone_runs],
@@ -600,6 +605,9 @@ def print_table(r):
     for c, row in r["submit"].items():
         cpu = row["cpu_ms_per_submission"]
         print(f"CPU ms per submission, alone x{c}: total {round(sum(cpu.values()), 1)}; "
+              + ", ".join(f"{k} {v}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])))
+        cpu = row.get("baseline_cpu_ms_per_request") or {}
+        print(f"   baseline, per request: total {round(sum(cpu.values()), 1)}; "
               + ", ".join(f"{k} {v}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])))
     ev = r["events"]
     print(f"\n== Event path: intake commit -> handled (vs raw Nameko dispatch -> trivial handlers, same run; "

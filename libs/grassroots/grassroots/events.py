@@ -98,7 +98,12 @@ class OutboxRelay:
         pending = (sa.select(t.c.seq, t.c.event_id, t.c.source, t.c.event_type, t.c.body, t.c.headers)
                    .where(t.c.published_at.is_(None)).order_by(t.c.seq).limit(self.BATCH))
         self._read = pending
-        self._claim = pending.with_for_update(skip_locked=True)
+        # PostgreSQL: claim and mark in one statement (a round trip less per batch); the rows stay locked until
+        # the commit that follows the broker's confirms, and a failed publish rolls the mark back
+        claim = pending.with_for_update(skip_locked=True).with_only_columns(t.c.seq).scalar_subquery()
+        self._claim_and_mark = (t.update().where(t.c.seq.in_(claim))
+                                .values(published_at=sa.bindparam("now"), attempts=t.c.attempts + 1)
+                                .returning(t.c.seq, t.c.event_id, t.c.source, t.c.event_type, t.c.body, t.c.headers))
         self._mark_stmt = (t.update().where(t.c.seq.in_(sa.bindparam("seqs", expanding=True)))
                            .values(published_at=sa.bindparam("now"), attempts=t.c.attempts + 1))
         self.amqp_uri = config["AMQP_URI"]
@@ -168,11 +173,12 @@ class OutboxRelay:
     def flush(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""
         if self.engine.dialect.name == "postgresql":
-            # Claim the rows for the whole publish so a second replica's relay skips them.
+            # Claim the rows for the whole publish so a second replica's relay skips them; they are marked by
+            # the same statement, which counts only if every row is confirmed (else the rollback unmarks them).
             with self.engine.connect() as conn, conn.begin():
-                rows = conn.execute(self._claim).all()
+                rows = sorted(conn.execute(self._claim_and_mark, {"now": dt.datetime.now(dt.timezone.utc)}).all(),
+                              key=lambda r: r.seq)
                 done = self._publish(rows)
-                self._mark(conn, done)
             return len(done)
         # SQLite: one process per database; read, publish without holding the write lock, then mark.
         with self.engine.execution_options(read_only=True).connect() as conn, conn.begin():

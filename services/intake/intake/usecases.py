@@ -10,6 +10,7 @@ import datetime as dt
 import re
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from grassroots.context import Actor
 from grassroots.db import utcnow
@@ -344,6 +345,10 @@ _SUBMIT_LOCK = (sa.select(Application, Unit, Call)
                 .where(Application.id == sa.bindparam("application_id"))
                 .with_for_update(of=[Application.__table__, Unit.__table__]))
 _SUBMIT_DOCS_AND_COUNT = _STORED_DOCS.add_columns(_COUNTING.scalar_subquery())
+_APPLICATION = Application.__table__
+_SUBMITTED = (_APPLICATION.update().where(_APPLICATION.c.id == sa.bindparam("application_id"))
+              .values(status=sa.bindparam("status"), submitted_at=sa.bindparam("now"),
+                      updated_at=sa.bindparam("now"), report_due_on=sa.bindparam("report_due_on")))
 
 
 def _counting(session, call_id: str, programme_code: str, unit_id: str) -> int:
@@ -379,10 +384,13 @@ def submit_application(uow, actor: Actor, application_id: str, now: dt.datetime 
     rules.check_required_documents(prog, {d.kind for d in docs})
     used = rows[0][1] if rows else _counting(s, call.id, app.programme_code, unit.id)
     rules.check_quota(prog, unit.kind, used)
-    app.status, app.submitted_at, app.updated_at = new_status, now, now
     end = dreports.activity_end(prog, app.form)
-    app.report_due_on = dreports.report_due_date(prog, end) if end else None
-    s.flush()
+    due = dreports.report_due_date(prog, end) if end else None
+    # A prepared UPDATE, and the loaded row told its new values as committed: the ORM's flush of four
+    # attributes cost a tenth of intake's CPU per submission.
+    s.execute(_SUBMITTED, {"application_id": app.id, "status": new_status, "now": now, "report_due_on": due})
+    for key, value in (("status", new_status), ("submitted_at", now), ("updated_at", now), ("report_due_on", due)):
+        set_committed_value(app, key, value)
     uow.publish("application_submitted", application_payload(app, call, unit))
     return app_dict(app, docs)
 

@@ -225,3 +225,40 @@ def test_rpc_replies_are_sent_without_publisher_confirms_and_requests_with(conta
             proxy.make("x", fail_after_publish=True)      # an error travels back the same way
     assert err.value.exc_type == "ValueError"
     assert seen.count(True) == 2 and seen.count(False) == 2, seen
+
+
+def test_a_batch_is_written_to_a_corked_socket_and_every_event_is_confirmed(service_config):
+    """The relay holds a batch's frames (TCP_CORK) until the last is written, then lets them go; the broker
+    confirms each event and the rows are marked."""
+    import socket
+    from grassroots.events import OutboxRelay
+    cfg = service_config("src")
+    engine = sa.create_engine(cfg["DATABASE_URL"])
+    SourceBase.metadata.create_all(engine)
+    with engine.begin() as conn:
+        for i in range(3):
+            conn.execute(SourceBase.metadata.tables["outbox"].insert().values(
+                event_id=f"{i}" * 32, source="src", event_type="thing_made", body=json.dumps({"id": f"{i}" * 32}),
+                headers="{}", created_at=sa.func.now(), attempts=0))
+    relay = OutboxRelay(engine, SourceBase.metadata, cfg)
+    relay._get_producer()
+    transport = relay._conn.connection.transport
+    real, calls = transport.sock, []
+
+    class Watched:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def setsockopt(self, level, option, value):
+            calls.append((level, option, value))
+            return real.setsockopt(level, option, value)
+
+    transport.sock = Watched()
+    try:
+        assert relay.flush() == 3 and relay.backlog() == 0
+    finally:
+        transport.sock = real
+        relay._close()
+        engine.dispose()
+    if hasattr(socket, "TCP_CORK"):
+        assert calls == [(socket.IPPROTO_TCP, socket.TCP_CORK, 1), (socket.IPPROTO_TCP, socket.TCP_CORK, 0)]

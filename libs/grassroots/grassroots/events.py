@@ -28,8 +28,10 @@ Usage:
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import socket
 import time
 import uuid
 
@@ -207,15 +209,16 @@ class OutboxRelay:
         state = self._confirm_state
         first_tag = state["next_tag"]
         headers: dict[str, dict] = {}   # the rows of one worker share their headers: parse each text once
-        for row in rows:
-            exchange = self._exchange(row.source, producer)
-            if row.headers not in headers:
-                headers[row.headers] = json.loads(row.headers)
-            # The body is stored as the JSON the consumers read: sent as it is, not parsed and re-serialised.
-            producer.publish(row.body.encode("utf-8"), exchange=exchange, routing_key=row.event_type,
-                             headers=headers[row.headers], delivery_mode=2, content_type="application/json",
-                             content_encoding="utf-8", retry=False, message_id=row.event_id)
-            state["next_tag"] += 1
+        with self._corked(len(rows) > 1):
+            for row in rows:
+                exchange = self._exchange(row.source, producer)
+                if row.headers not in headers:
+                    headers[row.headers] = json.loads(row.headers)
+                # The body is stored as the JSON the consumers read: sent as it is, not parsed and re-serialised.
+                producer.publish(row.body.encode("utf-8"), exchange=exchange, routing_key=row.event_type,
+                                 headers=headers[row.headers], delivery_mode=2, content_type="application/json",
+                                 content_encoding="utf-8", retry=False, message_id=row.event_id)
+                state["next_tag"] += 1
         last_tag = state["next_tag"] - 1
         deadline = time.monotonic() + self.CONFIRM_TIMEOUT
         while state["acked_upto"] < last_tag and not state["nacked"]:
@@ -232,6 +235,27 @@ class OutboxRelay:
             EVENTS_PUBLISHED.labels(source, event_type).inc(n)
         assert last_tag - first_tag + 1 == len(rows)
         return [row.seq for row in rows]
+
+    @contextlib.contextmanager
+    def _corked(self, cork: bool):
+        """Hold a batch's frames in the kernel (TCP_CORK) until the last is written: the broker gets them in
+        a few segments instead of one wake-up per event, and each write is cheaper. Where the option does not
+        exist (not Linux, not TCP) the frames go out one by one as before."""
+        sock = None
+        if cork and hasattr(socket, "TCP_CORK"):
+            try:
+                sock = self._conn.connection.transport.sock
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+            except (AttributeError, OSError):
+                sock = None
+        try:
+            yield
+        finally:
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)   # pushes what is held
+                except OSError:
+                    pass   # the connection is gone: the confirms will not come, and the batch is retried
 
     def _mark(self, conn, done: list[int]) -> None:
         if done:

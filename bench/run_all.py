@@ -458,16 +458,25 @@ def main() -> int:
                 pause(others)
                 try:
                     spies = profile((svc,), "alone-", 1) if rep == 0 else []
+                    cpu0 = cpu_seconds(suite.procs)
                     committed = burst(N_SATURATION)
                     submitted_so_far += N_SATURATION + 1
                     wait_handled(submitted_so_far, services=(svc,))
+                    cpu1 = cpu_seconds(suite.procs)
                     for spy in spies:
                         spy.wait(30)
                 finally:
                     resume(others)
                 wait_handled(submitted_so_far)
-                runs["alone"][svc].append(measure(svc, committed))
-            runs["baseline_saturation"].append(sink_burst(["bench_sink"], "tick", N_SATURATION)["bench_sink"])
+                runs["alone"][svc].append({**measure(svc, committed), "cpu_ms_per_event": {
+                    k: round((cpu1.get(k, 0.0) - cpu0.get(k, 0.0)) * 1000 / N_SATURATION, 2)
+                    for k in (svc, "intake", "postgresql", "rabbitmq")}})
+            bcpu0 = cpu_seconds({"baseline": baseline})
+            tick = sink_burst(["bench_sink"], "tick", N_SATURATION)["bench_sink"]
+            bcpu1 = cpu_seconds({"baseline": baseline})
+            runs["baseline_saturation"].append({**tick, "cpu_ms_per_event": {
+                k: round((bcpu1.get(k, 0.0) - bcpu0.get(k, 0.0)) * 1000 / N_SATURATION, 2)
+                for k in ("baseline", "rabbitmq")}})
         for key in ("saturation", "alone"):
             ev[key] = {svc: median_row(runs[key][svc]) for svc in CONSUMERS}
         ev["baseline_saturation"] = median_row(runs["baseline_saturation"])
@@ -625,6 +634,11 @@ def print_table(r):
         for svc, row in ev[key].items():
             print(f"{svc:>10}: {row['events_per_s']} ev/s (ratio {row['ratio']}), drain {row['drain_per_s']}/s "
                   f"(ratio {row['drain_ratio']}), p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, lost {row['lost']}")
+            if row.get("cpu_ms_per_event"):
+                print(" " * 12 + "CPU ms per event: " + ", ".join(f"{k} {v}" for k, v in row["cpu_ms_per_event"].items()))
+    if b1.get("cpu_ms_per_event"):
+        print("baseline (one handler), CPU ms per event: "
+              + ", ".join(f"{k} {v}" for k, v in b1["cpu_ms_per_event"].items()))
     bs = ev["baseline_steady"]
     print(f"steady {bs['rate_per_s']}/s submissions: baseline p50 {bs['p50_ms']} ms p99 {bs['p99_ms']} ms")
     for svc, row in ev["steady"].items():

@@ -11,7 +11,8 @@ bench/results/suite.json.
    inbox rows): events/s and p50/p99 latency at a steady rate and at saturation, every event counted;
    each consumer alone beside one trivial handler, and the three together beside three trivial handlers
    in three processes. Baseline: raw Nameko event dispatch to trivial handlers.
-3. Scale-out: a backlog of submissions drained by one and by two review processes.
+3. Scale-out: a backlog of 2,000 events drained by one and by two review processes, started and consuming
+   beforehand, paused while the backlog is relayed into their queue, then resumed together.
 4. Memory: resident memory of each service process, idle and after the load of point 1.
 """
 from __future__ import annotations
@@ -42,12 +43,12 @@ PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1
 LEVELS = (1, 10, 50)
 PER_LEVEL = {1: 60, 10: 200, 50: 300}
 STEADY_RATE, STEADY_COUNT = 20, 100
-BACKLOG = 300
+SCALE_BACKLOG = 2000   # events drained by one, then two review replicas
 N_SATURATION = 300
 REPEAT = 3   # interleaved repetitions of each suite measurement and its baseline; medians reported
 CONSUMERS = ("review", "notify", "experts")   # the consumers of application_submitted
 if os.environ.get("BENCH_QUICK") == "1":   # profiling runs: a few submissions, the full event burst
-    PER_LEVEL, STEADY_COUNT, BACKLOG, REPEAT = {1: 10, 10: 20, 50: 50}, 20, 50, 1
+    PER_LEVEL, STEADY_COUNT, SCALE_BACKLOG, REPEAT = {1: 10, 10: 20, 50: 50}, 20, 300, 1
 
 
 def median_row(rows: list[dict]) -> dict:
@@ -244,7 +245,7 @@ def main() -> int:
             client.post(f"/api/v1/documents/{up['document']['id']}/confirm", {})
             return unit_idx, app["id"]
 
-        need = (REPEAT + 1) * sum(PER_LEVEL.values()) + STEADY_COUNT + 2 * BACKLOG + 4 * REPEAT   # + 1 per burst
+        need = (REPEAT + 1) * sum(PER_LEVEL.values()) + STEADY_COUNT + 4 * REPEAT + 2   # + 1 per burst
         t0 = time.perf_counter()
         with ThreadPoolExecutor(10) as pool:
             drafts = list(pool.map(make_draft, [i % n_units for i in range(need)]))
@@ -532,43 +533,58 @@ def main() -> int:
         print(f"events: {json.dumps(ev, ensure_ascii=False)}", flush=True)
 
         # --- 3. scale-out: a backlog drained by one and by two review processes ---------------------------
+        # The replicas are started and consuming, then paused while the backlog is committed and relayed into
+        # their queue, then resumed together: the drain measures consuming, not process start-up.
+        def review_consumers():
+            queues = json.loads(localsuite.rabbit_management("GET", f"queues/{vhost}?columns=name,consumers"))
+            return sum(q.get("consumers", 0) for q in queues
+                       if q["name"].startswith("evt-intake-application_submitted--review"))
+
+        def review_handled():
+            with psycopg2.connect(dbs["review"]) as c, c.cursor() as cur:
+                cur.execute("SELECT count(*) FROM inbox WHERE event_type='application_submitted'")
+                return cur.fetchone()[0]
+
         scale = {}
-        total = submitted_so_far
         for replicas in (1, 2):
-            suite.kill("review", signal.SIGTERM)
-            for p in extra_reviews:
-                os.killpg(p.pid, signal.SIGTERM)
-                p.wait(30)
-            extra_reviews.clear()
-            batch = take(BACKLOG)
-            run_load(submit, batch, 10)
-            total += BACKLOG
-            t0 = time.perf_counter()
-            suite.start_service("review")
-            for _ in range(replicas - 1):
-                log = open(suite.log_dir / "review-2.log", "ab")
+            while len(extra_reviews) < replicas - 1:
+                log = open(suite.log_dir / f"review-{len(extra_reviews) + 2}.log", "ab")
                 extra_reviews.append(subprocess.Popen([sys.executable, "-m", "grassroots.serve", "review"],
                                                       cwd=ROOT, env=suite.env(), stdout=log, stderr=subprocess.STDOUT,
                                                       start_new_session=True))
+            deadline = time.monotonic() + 60
+            while review_consumers() < replicas and time.monotonic() < deadline:
+                time.sleep(0.5)
+            group = [suite.procs["review"]] + extra_reviews
+            before = review_handled()
+            pause(["notify", "experts"])   # review's replicas drain alone; the others catch up afterwards
+            for p in group:
+                os.killpg(p.pid, signal.SIGSTOP)
+            try:
+                committed = burst(SCALE_BACKLOG)
+                submitted_so_far += SCALE_BACKLOG + 1
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:   # every event relayed into the queue before the drain starts
+                    with psycopg2.connect(dbs["intake"]) as c, c.cursor() as cur:
+                        cur.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                        if cur.fetchone()[0] == 0:
+                            break
+                    time.sleep(0.1)
+            finally:
+                for p in group:
+                    os.killpg(p.pid, signal.SIGCONT)
             deadline = time.monotonic() + 180
-            done = 0
-            while time.monotonic() < deadline:
-                with psycopg2.connect(dbs["review"]) as c, c.cursor() as cur:
-                    cur.execute("SELECT count(*) FROM inbox WHERE event_type='application_submitted'")
-                    done = cur.fetchone()[0]
-                if done >= total:
-                    break
+            while review_handled() < before + SCALE_BACKLOG + 1 and time.monotonic() < deadline:
                 time.sleep(0.1)
-            el = time.perf_counter() - t0
-            with psycopg2.connect(dbs["review"]) as c, c.cursor() as cur:
-                cur.execute("SELECT handled_at FROM inbox WHERE event_type='application_submitted' "
-                            "ORDER BY handled_at DESC LIMIT %s", (BACKLOG,))
-                stamps = [r[0] for r in cur.fetchall()]
+            resume(["notify", "experts"])
+            handled = event_latencies("review")
+            stamps = [handled[e] for e in committed if e in handled]
+            wait_handled(submitted_so_far)
             drain = (max(stamps) - min(stamps)).total_seconds()
-            scale[replicas] = {"backlog": BACKLOG, "drained": done - (total - BACKLOG),
-                               "seconds_incl_start": round(el, 2), "drain_seconds": round(drain, 2),
-                               "events_per_s": round(BACKLOG / drain, 1)}
+            scale[replicas] = {"backlog": SCALE_BACKLOG, "drained": len(stamps), "drain_seconds": round(drain, 2),
+                               "events_per_s": round(len(stamps) / drain, 1)}
             print(f"scale-out x{replicas}: {scale[replicas]}", flush=True)
+        scale["ratio_2_to_1"] = round(scale[2]["events_per_s"] / scale[1]["events_per_s"], 2)
         results["scale_out"] = scale
         results["memory_after_mb"] = {n: rss_mb(p.pid) for n, p in suite.procs.items() if n != "s3"}
     finally:
@@ -644,9 +660,11 @@ def print_table(r):
     for svc, row in ev["steady"].items():
         print(f"{svc:>10}: p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms lost {row['lost']}")
     print("\n== Scale-out: backlog drained by review replicas ==")
-    for n, row in r["scale_out"].items():
+    for n in (1, 2):
+        row = r["scale_out"][n]
         print(f"{n} replica(s): {row['events_per_s']} ev/s ({row['drained']}/{row['backlog']} drained in "
-              f"{row['drain_seconds']} s; {row['seconds_incl_start']} s incl. process start)")
+              f"{row['drain_seconds']} s, the replicas already consuming)")
+    print(f"two replicas / one: {r['scale_out']['ratio_2_to_1']}")
     print("\n== Resident memory (MB): idle / after submit load / end ==")
     for n in r["memory_idle_mb"]:
         print(f"{n:>8}: {r['memory_idle_mb'][n]} / {r['memory_loaded_mb'].get(n)} / {r['memory_after_mb'].get(n)}")

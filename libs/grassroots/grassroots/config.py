@@ -23,6 +23,7 @@ Environment (all optional):
     JWT_SECRET_PREVIOUS      accepted for verification during a key rotation
     SMTP_*, SMS_*, EXPERTS_*, AUDIT_*, NOTIFY_*, INTAKE_*, FUNDING_*, REVIEW_*  passed to the services as strings
     OUTBOX_POLL_SECONDS      1.0   OUTBOX_LINGER_SECONDS 0.002 (after a commit's wake-up, before publishing)
+    GC_TUNING                1 (grassroots.serve: gc.freeze after start, gen0 threshold 10,000) | 0 (defaults)
     AUDIT_CHECKPOINT_KEY     base64 Ed25519 private key (funding)
 """
 from __future__ import annotations

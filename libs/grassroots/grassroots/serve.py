@@ -33,6 +33,26 @@ def service_class(service: str):
     return module.SERVICE
 
 
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector off the hot path of a long-running service.
+
+    What the process built to start (modules, mappers, templates, the schema) is moved out of the collector's
+    sight (``gc.freeze``), and the youngest generation is collected every 10,000 net allocations instead of
+    700: with the defaults, full scans of a heap of a few hundred thousand objects, started by whichever
+    allocation crossed the line, took about a seventh of notify's CPU under a burst. Reference counting
+    still frees everything that is not in a cycle at once; cycles wait a little longer.
+    """
+    import gc
+    if os.environ.get("GC_TUNING", "1") != "1":
+        return
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grassroots.serve")
     parser.add_argument("service", choices=settings.SERVICES)
@@ -56,6 +76,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     runner.start()
+    tune_gc()
     log.info("started", service=args.service, pid=os.getpid(),
              database=cfg["DATABASE_URL"].split("@")[-1])
     signum = stopping.wait()

@@ -31,7 +31,7 @@ def row(i, key):
 
 def test_many_rows_go_in_one_statement_and_conflicts_are_skipped(engine):
     with Session(engine) as s, s.begin():
-        s.execute(gdb.insert_ignore(T), row(0, "k0"))
+        gdb.insert_ignore_many(s, T, [row(0, "k0")])
     rows = [row(1, "k1"), row(2, "k0"), row(3, "k3"), row(4, "k3")]     # k0 exists, k3 twice
     statements = []
     sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))

@@ -241,46 +241,16 @@ class UnitOfWork:
         return [e for i, e in first.items() if i in new]
 
 
-_INSERT_IGNORE: dict[tuple, sa.TextClause] = {}
 MANY_CHUNK = 100
-
-
-def _insert_ignore_text(table: sa.Table, conflict: tuple[str, ...], returning: str | None,
-                        suffixes: tuple[str, ...]) -> sa.TextClause:
-    """The cached statement with one VALUES row per suffix (bound names ``<column><suffix>``)."""
-    key = (table, tuple(conflict), returning, suffixes)
-    stmt = _INSERT_IGNORE.get(key)
-    if stmt is None:
-        cols = list(table.columns)
-        target = f"({', '.join(conflict)}) " if conflict else ""
-        values = ", ".join("(" + ", ".join(f":{c.name}{x}" for c in cols) + ")" for x in suffixes)
-        sql = (f'INSERT INTO "{table.name}" ({", ".join(chr(34) + c.name + chr(34) for c in cols)}) '
-               f'VALUES {values} ON CONFLICT {target}DO NOTHING')
-        if returning:
-            sql += f' RETURNING "{returning}"'
-        stmt = sa.text(sql).bindparams(*[sa.bindparam(f"{c.name}{x}", type_=c.type) for x in suffixes for c in cols])
-        if returning:
-            stmt = stmt.columns(table.c[returning])
-        _INSERT_IGNORE[key] = stmt
-    return stmt
-
-
-def insert_ignore(table: sa.Table, conflict: tuple[str, ...] = (), returning: str | None = None) -> sa.TextClause:
-    """``INSERT ... ON CONFLICT [(cols)] DO NOTHING [RETURNING col]`` for every column of ``table``.
-
-    The same text runs on PostgreSQL and SQLite (3.35+). It exists because SQLAlchemy 2.0 does not cache the
-    compiled form of the dialects' ``insert().on_conflict_do_nothing()``: compiling it on every call was the
-    largest CPU cost of notify's event handling. Parameters: one value per column (``row_params`` fills
-    column defaults); bound values keep their column types (time zones, JSON).
-    """
-    return _insert_ignore_text(table, conflict, returning, ("",))
 
 
 def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], conflict: tuple[str, ...] = (),
                        returning: str | None = None) -> list:
-    """``insert_ignore`` for many rows in one multi-row statement per ``MANY_CHUNK`` rows (one round trip
-    instead of one per row); returns the ``returning`` column of the rows actually inserted. ``rows`` must
-    carry every column (see ``row_params``)."""
+    """``INSERT ... ON CONFLICT [(cols)] DO NOTHING [RETURNING col]`` for ``rows`` (one or many; one multi-row
+    statement per ``MANY_CHUNK`` rows): rows already there, or twice in the batch, are skipped. Returns the
+    ``returning`` column of the rows actually inserted. The same text runs on PostgreSQL and SQLite (3.35+),
+    cached (SQLAlchemy 2.0 does not cache the compiled form of the dialects' ``on_conflict_do_nothing``).
+    ``rows`` carry every column (``row_params`` fills column defaults)."""
     return insert_many(session, table, rows, conflict=conflict, returning=returning)
 
 
@@ -337,7 +307,7 @@ def insert_many(session: Session, table: sa.Table, rows: list[dict], *, conflict
 
 
 def row_params(table: sa.Table, values: dict) -> dict:
-    """``values`` completed with each missing column's scalar default (or None), for ``insert_ignore``."""
+    """``values`` completed with each missing column's scalar default (or None), for ``insert_ignore_many``."""
     out = {}
     for c in table.columns:
         if c.name in values:

@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from grassroots.context import Actor
-from grassroots.db import insert_ignore, row_params, utcnow
+from grassroots.db import insert_ignore_many, row_params, utcnow
 from grassroots.errors import Conflict, NotFound, ValidationFailed
 from grassroots.logging import get_logger
 
@@ -344,9 +344,9 @@ def _stale_ministry_decision(uow, envelope: dict) -> bool:
     if not app_id or not isinstance(revision, int) or isinstance(revision, bool):
         return False    # no order information (an older publisher): applied as it comes
     s = uow.session
-    s.execute(insert_ignore(MinistryDecisionSeen.__table__),
-              row_params(MinistryDecisionSeen.__table__, {"project_id": app_id, "revision": 0, "approved": False,
-                                                          "event_id": "", "applied_at": utcnow()}))
+    insert_ignore_many(s, MinistryDecisionSeen.__table__, [
+        row_params(MinistryDecisionSeen.__table__, {"project_id": app_id, "revision": 0, "approved": False,
+                                                    "event_id": "", "applied_at": utcnow()})])
     seen = s.get(MinistryDecisionSeen, app_id, with_for_update=True, populate_existing=True)
     if revision < seen.revision or (revision == seen.revision and seen.event_id
                                     and seen.event_id != envelope.get("id")):

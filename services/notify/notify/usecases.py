@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Mapping
 import sqlalchemy as sa
 
 from grassroots.context import Actor
-from grassroots.db import insert_ignore, insert_ignore_many, row_params, utcnow
+from grassroots.db import insert_ignore_many, row_params, utcnow
 from grassroots.errors import NotFound, ValidationFailed
 from grassroots.logging import get_logger
 
@@ -672,9 +672,10 @@ def reminder_done(session, reminder_id: str) -> bool:
 
 def claim_reminder(uow, envelope: Mapping, count: int) -> bool:
     """Record the reminder as made; False when another run (or replica) already made it."""
-    result = uow.session.execute(insert_ignore(ReminderRun.__table__), row_params(ReminderRun.__table__, dict(
-        reminder_id=envelope["id"], reminder_type=envelope["type"], messages=count, created_at=utcnow())))
-    return result.rowcount == 1
+    table = ReminderRun.__table__
+    return bool(insert_ignore_many(uow.session, table, [row_params(table, dict(
+        reminder_id=envelope["id"], reminder_type=envelope["type"], messages=count, created_at=utcnow()))],
+        returning="reminder_id"))
 
 
 # queries --------------------------------------------------------------------------------------------------

@@ -108,6 +108,13 @@ def cpu_seconds(procs: dict) -> dict:
     return out
 
 
+def cpu_ms_per(before: dict, after: dict, count: int, names=None) -> dict:
+    """Milliseconds of CPU per operation by process between two ``cpu_seconds`` readings: of ``names``, or of
+    every process that used any."""
+    names = names or sorted(k for k in after if after[k] - before.get(k, 0.0) > 0)
+    return {k: round((after.get(k, 0.0) - before.get(k, 0.0)) * 1000 / count, 2) for k in names}
+
+
 def run_load(fn, items, clients):
     """Run fn(item) over items with ``clients`` concurrent workers; returns (elapsed_s, latencies, errors)."""
     lat, errors = [], []
@@ -314,9 +321,7 @@ def main() -> int:
                     cpu1 = cpu_seconds(suite.procs)
                 finally:
                     resume(CONSUMERS)
-                alone_runs.append({**latency_row(lat, el, err), "cpu_ms_per_submission": {
-                    k: round((v - cpu0.get(k, 0.0)) * 1000 / n, 2) for k, v in sorted(cpu1.items())
-                    if v - cpu0.get(k, 0.0) > 0}})
+                alone_runs.append({**latency_row(lat, el, err), "cpu_ms_per_submission": cpu_ms_per(cpu0, cpu1, n)})
                 for spy in spies:
                     spy.wait(30)
                 submitted_so_far += n
@@ -325,9 +330,7 @@ def main() -> int:
                 bel, blat, berr = run_load(lambda _: front.post("/forward", {"body": body}, expect=(200,)),
                                            range(n), clients)
                 bcpu1 = cpu_seconds({"baseline": baseline})
-                base_runs.append({**latency_row(blat, bel, berr), "cpu_ms_per_request": {
-                    k: round((v - bcpu0.get(k, 0.0)) * 1000 / n, 2) for k, v in sorted(bcpu1.items())
-                    if v - bcpu0.get(k, 0.0) > 0}})
+                base_runs.append({**latency_row(blat, bel, berr), "cpu_ms_per_request": cpu_ms_per(bcpu0, bcpu1, n)})
             el, lat, err = run_load(submit, take(n), clients)
             whole = latency_row(lat, el, err)
             submitted_so_far += n
@@ -469,15 +472,13 @@ def main() -> int:
                 finally:
                     resume(others)
                 wait_handled(submitted_so_far)
-                runs["alone"][svc].append({**measure(svc, committed), "cpu_ms_per_event": {
-                    k: round((cpu1.get(k, 0.0) - cpu0.get(k, 0.0)) * 1000 / N_SATURATION, 2)
-                    for k in (svc, "intake", "postgresql", "rabbitmq")}})
+                runs["alone"][svc].append({**measure(svc, committed), "cpu_ms_per_event": cpu_ms_per(
+                    cpu0, cpu1, N_SATURATION, (svc, "intake", "postgresql", "rabbitmq"))})
             bcpu0 = cpu_seconds({"baseline": baseline})
             tick = sink_burst(["bench_sink"], "tick", N_SATURATION)["bench_sink"]
             bcpu1 = cpu_seconds({"baseline": baseline})
-            runs["baseline_saturation"].append({**tick, "cpu_ms_per_event": {
-                k: round((bcpu1.get(k, 0.0) - bcpu0.get(k, 0.0)) * 1000 / N_SATURATION, 2)
-                for k in ("baseline", "rabbitmq")}})
+            runs["baseline_saturation"].append({**tick, "cpu_ms_per_event": cpu_ms_per(
+                bcpu0, bcpu1, N_SATURATION, ("baseline", "rabbitmq"))})
         for key in ("saturation", "alone"):
             ev[key] = {svc: median_row(runs[key][svc]) for svc in CONSUMERS}
         ev["baseline_saturation"] = median_row(runs["baseline_saturation"])

@@ -78,6 +78,10 @@ def test_a_burst_is_handled_once_per_event_in_few_transactions_with_each_events_
     by_name = {json.loads(r["body"])["payload"]["name"]: r for r in outbox}
     seen = json.loads(by_name["n7"]["body"])
     assert seen["actor"]["id"] == "user-n7" and seen["correlation_id"] == "corr-n7"
+    for name, row in by_name.items():   # the AMQP headers too: the consuming worker inherits each event's user
+        headers = json.loads(row["headers"])
+        assert json.loads(headers["nameko.user"])["id"] == f"user-{name}"
+        assert headers["nameko.correlation_id"] == f"corr-{name}"
 
 
 def test_a_bad_event_is_dead_lettered_alone_and_the_rest_of_its_batch_is_handled(container_factory,

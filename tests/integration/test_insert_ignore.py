@@ -52,6 +52,15 @@ def test_more_rows_than_a_chunk_are_split(engine, monkeypatch):
     assert len(inserted) == 7
 
 
+def test_several_returned_columns_come_back_as_a_tuple_per_inserted_row(engine):
+    with Session(engine) as s, s.begin():
+        gdb.insert_ignore_many(s, T, [row(0, "k0")])
+    with Session(engine) as s, s.begin():
+        inserted = gdb.insert_ignore_many(s, T, [row(0, "k0"), row(1, "k1"), row(2, "k2")], conflict=("id",),
+                                          returning=("id", "key"))
+    assert sorted(inserted) == [("r1", "k1"), ("r2", "k2")]
+
+
 def test_a_batch_is_recorded_in_the_inbox_in_one_statement_and_only_new_events_are_fresh(engine):
     Base = gdb.make_base()
     Base.metadata.create_all(engine)

@@ -245,11 +245,11 @@ MANY_CHUNK = 100
 
 
 def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], conflict: tuple[str, ...] = (),
-                       returning: str | None = None) -> list:
+                       returning: str | tuple[str, ...] | None = None) -> list:
     """``INSERT ... ON CONFLICT [(cols)] DO NOTHING [RETURNING col]`` for ``rows`` (one or many; one multi-row
     statement per ``MANY_CHUNK`` rows): rows already there, or twice in the batch, are skipped. Returns the
-    ``returning`` column of the rows actually inserted. The same text runs on PostgreSQL and SQLite (3.35+),
-    cached (SQLAlchemy 2.0 does not cache the compiled form of the dialects' ``on_conflict_do_nothing``).
+    ``returning`` column of the rows actually inserted (a tuple of columns: a tuple per row). The same text
+    runs on PostgreSQL and SQLite (3.35+), cached (SQLAlchemy 2.0 does not cache the compiled form of the dialects' ``on_conflict_do_nothing``).
     ``rows`` carry every column (``row_params`` fills column defaults)."""
     return insert_many(session, table, rows, conflict=conflict, returning=returning)
 
@@ -258,10 +258,11 @@ _INSERT_MANY: dict[tuple, tuple] = {}
 
 
 def insert_many(session: Session, table: sa.Table, rows: list[dict], *, conflict: tuple[str, ...] | None = None,
-                returning: str | None = None) -> list:
+                returning: str | tuple[str, ...] | None = None) -> list:
     """Insert ``rows`` (dicts with the same keys: the columns written) in one multi-row statement per
     ``MANY_CHUNK`` rows; with ``conflict`` (a tuple, possibly empty) rows that collide are skipped
-    (``ON CONFLICT ... DO NOTHING``). Returns the ``returning`` column of the rows inserted.
+    (``ON CONFLICT ... DO NOTHING``). Returns the ``returning`` column of the rows inserted (for a tuple of
+    columns, a tuple per row).
 
     Runs as driver SQL with positional parameters, each value passed through its column type's bind
     processor (time zones, JSON), on PostgreSQL and SQLite alike: SQLAlchemy's compiled path costs twice the
@@ -284,7 +285,8 @@ def insert_many(session: Session, table: sa.Table, rows: list[dict], *, conflict
         if conflict is not None:
             tail += f" ON CONFLICT {'(' + ', '.join(conflict) + ') ' if conflict else ''}DO NOTHING"
         if returning:
-            tail += f' RETURNING "{returning}"'
+            cols = (returning,) if isinstance(returning, str) else returning
+            tail += " RETURNING " + ", ".join(f'"{c}"' for c in cols)
         cached = _INSERT_MANY[key] = ([(i, b) for i, b in binders if b is not None],
                                       "(" + ", ".join([mark] * len(names)) + ")", head, tail, {})
     binders, one_row, head, tail, texts = cached
@@ -301,8 +303,10 @@ def insert_many(session: Session, table: sa.Table, rows: list[dict], *, conflict
                 values[i] = bind(values[i])
             params.extend(values)
         result = conn.exec_driver_sql(sql, tuple(params))
-        if returning:
+        if isinstance(returning, str):
             out.extend(r[0] for r in result)
+        elif returning:
+            out.extend(tuple(r) for r in result)
     return out
 
 

@@ -141,16 +141,13 @@ def _application_id(payload: Mapping) -> str | None:
 
 def learn_many(session, envelopes: Iterable[Mapping]) -> None:
     """Keep what later reminders and thin payloads need, from a batch of events, in their order, inside their
-    transaction, in a few statements whatever the batch size: per fact
-    table the missing rows are created by one insert, then all are locked and read by one
-    ``SELECT ... FOR UPDATE`` in primary-key order (two replicas learning about the same things lock them in
-    the same order: no deadlock), changed in Python event by event, and flushed together by the ORM."""
-    touched = [(envelope, _touched(envelope)) for envelope in envelopes]
-    rows = _locked_facts(session, [t for _e, t in touched])
+    transaction, in a few statements whatever the batch size (``_learn``: per fact table, the rows the batch
+    creates are inserted as the events leave them, the rows that were there are locked, changed and updated)."""
+    touched = [(envelope, _touched(envelope), utcnow()) for envelope in envelopes]
+    for model in _FACTS:   # always in this order, and each table's rows in key order: no deadlock
+        _learn(session, model, [(envelope, keys[model], now) for envelope, keys, now in touched if model in keys])
     overdue: dict[str, dict] = {}
-    for envelope, keys in touched:
-        now = utcnow()
-        _apply(envelope, {model: rows[model][key] for model, (key, _new) in keys.items()}, now)
+    for envelope, _keys, now in touched:
         app_id = _application_id(envelope.get("payload") or {})
         if envelope.get("type") == "report_overdue" and app_id:
             # Intake told people the report is overdue: notify's own overdue reminder would say it twice.
@@ -192,32 +189,40 @@ def _touched(envelope: Mapping) -> dict[type, tuple[tuple, dict]]:
     return out
 
 
-def _locked_facts(session, touched: list[dict]) -> dict[type, dict[tuple, Any]]:
-    """The fact rows these events change, created if absent and locked for update: safe when two workers (or
-    two replicas) learn about the same thing at the same moment. Two statements per table touched."""
-    out: dict[type, dict[tuple, Any]] = {}
-    for model in _FACTS:
-        new: dict[tuple, dict] = {}
-        for keys in touched:
-            if model in keys:
-                new.setdefault(*keys[model])   # the first event about a row is the one that would create it
-        if not new:
-            continue
-        table = model.__table__
-        pk = list(table.primary_key.columns)
-        now = utcnow()
-        values = []
-        for key in sorted(new):   # inserts wait on each other's uncommitted rows: the same order everywhere
-            row = {**dict(zip((c.name for c in pk), key)), **new[key]}
-            if "updated_at" in table.c:
-                row.setdefault("updated_at", now)
-            values.append(row_params(table, row))
-        insert_ignore_many(session, table, values, conflict=tuple(c.name for c in pk))
-        ident = pk[0] if len(pk) == 1 else sa.tuple_(*pk)
-        q = (sa.select(model).where(ident.in_([k[0] if len(pk) == 1 else k for k in sorted(new)]))
-             .order_by(*pk).with_for_update().execution_options(populate_existing=True))
-        out[model] = {tuple(getattr(r, c.key) for c in pk): r for r in session.scalars(q)}
-    return out
+def _learn(session, model, events: list[tuple[Mapping, tuple[tuple, dict], dt.datetime]]) -> None:
+    """Apply ``events`` (each with the key of its ``model`` row and the values a new row starts with) to the rows
+    of one fact table, safe when two workers (or two replicas) learn about the same thing at the same moment.
+
+    Each row is first built as if new (its first event's starting values, then every event about it) and
+    inserted with ``ON CONFLICT DO NOTHING``, in key order: most events are about something new (a submission,
+    a new round), and those rows are written once. A key already there (or inserted meanwhile by another
+    transaction, whose insert this one waits for) is then locked with ``SELECT ... FOR UPDATE``, in key order,
+    and the batch's events are applied to it as it stands; the ORM writes the change at the flush."""
+    if not events:
+        return
+    table = model.__table__
+    pk = [c.name for c in table.primary_key.columns]
+    empty = dict.fromkeys(c.name for c in table.columns)
+    fresh: dict[tuple, SimpleNamespace] = {}
+    for envelope, (key, new), now in events:
+        row = fresh.get(key)
+        if row is None:   # the first event about a row is the one that would create it
+            row = fresh[key] = SimpleNamespace(**{**empty, **new, **dict(zip(pk, key))})
+        _apply(envelope, {model: row}, now)
+    values = [row_params(table, {k: v for k, v in vars(fresh[key]).items() if v is not None})
+              for key in sorted(fresh)]
+    inserted = set(insert_ignore_many(session, table, values, conflict=tuple(pk), returning=tuple(pk)))
+    there = [key for key in sorted(fresh) if key not in inserted]
+    if not there:
+        return
+    cols = list(table.primary_key.columns)
+    ident = cols[0] if len(cols) == 1 else sa.tuple_(*cols)
+    q = (sa.select(model).where(ident.in_([k[0] if len(cols) == 1 else k for k in there]))
+         .order_by(*cols).with_for_update().execution_options(populate_existing=True))
+    rows = {tuple(getattr(r, c.key) for c in cols): r for r in session.scalars(q)}
+    for envelope, (key, _new), now in events:
+        if key in rows:
+            _apply(envelope, {model: rows[key]}, now)
 
 
 def _apply(envelope: Mapping, rows: dict[type, Any], now: dt.datetime) -> None:

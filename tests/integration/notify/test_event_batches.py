@@ -1,9 +1,11 @@
 """Notify handles a batch of events in a few statements whatever the batch size (one read of the facts, one
-insert, one locking read and one flush per fact table, one insert of all the messages), with the effect of
-handling the events one by one in order; the fact rows stay locked while a batch changes them."""
+insert per fact table, and for the facts already there one locking read and one flush, one insert of all the
+messages), with the effect of handling the events one by one in order; the fact rows stay locked while a batch
+changes them, new ones included."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from collections import Counter
 from types import SimpleNamespace
@@ -95,7 +97,7 @@ def notify(database_url):
 def test_a_batch_of_submissions_takes_the_same_few_statements_whether_it_holds_2_events_or_10(notify):
     notify.handle([{"id": uuid.uuid4().hex, "type": "call_opened", "source": "intake", "actor": None,
                     "payload": {"call": CALL, "programmes": [{"code": "service_team", "name": "专家服务团项目"}]}}])
-    counts = {}
+    counts, later = {}, {}
     for size in (2, 10):
         batch = [envelope("application_submitted", uuid.uuid4().hex) for _ in range(size)]
         counts[size] = notify.handle(batch)
@@ -107,12 +109,25 @@ def test_a_batch_of_submissions_takes_the_same_few_statements_whether_it_holds_2
                    and m["channel"] == "inapp"]
         assert first["subject"] == "申报已提交：草原畜牧业科技服务团"
         assert "（专家服务团项目，" in first["body"]   # the programme's name, from the call notify learnt
+        # later events about the same applications change facts that exist
+        later[size] = notify.handle([envelope("application_received", env["payload"]["application"]["id"],
+                                              recipients={}) for env in batch])
+        for env in batch:
+            fact = notify.fact(env["payload"]["application"]["id"])
+            assert fact.status == "received" and fact.recipients == {"unit_contacts": [CONTACT]}
     # nothing grows with the batch, the inbox (the shared library's redelivery guard) included
     assert counts[10] == counts[2], (counts[2], counts[10])
+    assert later[10] == later[2], (later[2], later[10])
     assert counts[10][("INSERT", "inbox")] == 1
-    assert sum(counts[10].values()) <= 9, counts[10]
-    assert counts[10][("SELECT", "application_fact")] == 2      # the read for enrich, the locking read
-    assert counts[10][("UPDATE", "application_fact")] == 1      # one flush (an executemany) for all rows
+    assert sum(counts[10].values()) <= 8, counts[10]
+    # new applications: their facts are inserted as the events leave them, not inserted and then updated
+    assert counts[10][("INSERT", "application_fact")] == 1
+    assert counts[10][("SELECT", "application_fact")] == 1      # the read for enrich
+    assert counts[10][("UPDATE", "application_fact")] == 0
+    # known ones: the insert finds them there, they are locked and read, then updated by one flush
+    assert later[10][("INSERT", "application_fact")] == 1
+    assert later[10][("SELECT", "application_fact")] == 2       # the read for enrich, the locking read
+    assert later[10][("UPDATE", "application_fact")] == 1       # one flush (an executemany) for all rows
 
 
 def _messages(notify, event_id):
@@ -165,3 +180,30 @@ def test_while_one_batch_changes_a_fact_another_waits_for_it_and_then_builds_on_
                                    recipients={})])
     fact = notify.fact(app_id)
     assert fact.status == "withdrawn" and fact.application["title"] == "第一个批次的标题"
+
+
+def test_a_batch_about_a_new_application_waits_for_another_creating_it_and_builds_on_what_it_wrote(notify):
+    if notify.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    app_id = uuid.uuid4().hex
+    creator = notify.maker()
+    creator.begin()
+    uc.learn_many(creator, [envelope("application_submitted", app_id, report_due_at="2025-09-30T15:59:59+00:00")])
+    done = threading.Event()
+
+    def second():   # the same new application, from another queue, at the same moment
+        with notify.maker() as s, s.begin():
+            uc.learn_many(s, [envelope("application_received", app_id, application={"title": "改名后的服务团"},
+                                       recipients={})])
+        done.set()
+
+    t = threading.Thread(target=second)
+    t.start()
+    assert not done.wait(0.5)          # its insert waits for the creator's uncommitted row
+    creator.commit(), creator.close()
+    t.join(10)
+    assert done.is_set()
+    fact = notify.fact(app_id)
+    assert fact.status == "received" and fact.application["title"] == "改名后的服务团"   # the second's change
+    assert fact.recipients == {"unit_contacts": [CONTACT]}                                # on the first's row
+    assert fact.report_due_at == dt.datetime(2025, 9, 30, 15, 59, 59, tzinfo=dt.timezone.utc)

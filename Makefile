@@ -31,11 +31,14 @@ test: venv
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit -q -p no:cacheprovider
 
+# every benchmark runs even when one before it missed a target (or failed); the status says if any did
 bench: venv
 	@NEED_POSTGRES=1 bash scripts/ensure_infra.sh
-	$(BIN)/python bench/run_all.py
-	$(BIN)/python bench/bench_funding.py
-	$(BIN)/python bench/bench_matching.py
+	@rc=0; \
+	$(BIN)/python bench/run_all.py || rc=1; \
+	$(BIN)/python bench/bench_funding.py || rc=1; \
+	$(BIN)/python bench/bench_matching.py || rc=1; \
+	exit $$rc
 
 clean:
 	rm -rf var/local var/test

@@ -43,6 +43,26 @@ class Source(ServiceBase):
                 raise ValueError("boom after publish")
         return name
 
+    @rpc
+    def counted(self, calls):
+        return {"value": Counted(calls)}
+
+    @rpc
+    def unserialisable(self):
+        return {"value": object()}
+
+
+class Counted:
+    """A value that counts how often it is serialised (kombu's JSON encoder calls ``__json__``)."""
+    seen: dict = {}
+
+    def __init__(self, key):
+        self.key = key
+
+    def __json__(self):
+        Counted.seen[self.key] = Counted.seen.get(self.key, 0) + 1
+        return "counted"
+
 
 class Sink(ServiceBase):
     name = "sink"
@@ -225,6 +245,22 @@ def test_rpc_replies_are_sent_without_publisher_confirms_and_requests_with(conta
             proxy.make("x", fail_after_publish=True)      # an error travels back the same way
     assert err.value.exc_type == "ValueError"
     assert seen.count(True) == 2 and seen.count(False) == 2, seen
+
+
+def test_an_rpc_reply_is_serialised_once_and_an_unserialisable_one_is_the_callers_error(container_factory,
+                                                                                       service_config):
+    from nameko.exceptions import RemoteError
+    from nameko.standalone.rpc import ServiceRpcProxy
+    cfg = service_config("src")
+    container = container_factory(Source, cfg)
+    container.start()
+    with ServiceRpcProxy("src", {"AMQP_URI": cfg["AMQP_URI"]}) as proxy:
+        assert proxy.counted("one") == {"value": "counted"}
+        assert Counted.seen["one"] == 1            # Nameko's own responder serialised it twice
+        with pytest.raises(RemoteError) as err:
+            proxy.unserialisable()
+        assert err.value.exc_type == "UnserializableValueError"
+        assert proxy.health()["ok"] is True        # and the service lives on
 
 
 def test_a_batch_is_written_to_a_corked_socket_and_every_event_is_confirmed(service_config):

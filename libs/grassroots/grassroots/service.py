@@ -11,9 +11,12 @@ Usage:
 from __future__ import annotations
 
 import functools
+import sys
 
+import kombu.serialization
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
+from nameko.exceptions import UnserializableValueError, serialize
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 
 from .context import CurrentActor
@@ -27,7 +30,31 @@ class _ReplyPublisher(Publisher):
 
 
 class _Responder(Responder):
+    """Nameko's responder, serialising the reply once.
+
+    Nameko serialises a result twice: once to check that it can be (a result that cannot would otherwise
+    kill the container when published), and again to publish it. Here the reply is serialised once and
+    published as it is; a result that cannot be serialised still reaches the caller as Nameko's
+    ``UnserializableValueError``, as before. For a submission, whose reply carries the whole form, the second
+    serialisation was a few percent of intake's CPU.
+    """
     publisher_cls = _ReplyPublisher
+
+    def send_response(self, result, exc_info):
+        error = serialize(exc_info[1]) if exc_info is not None else None
+        # the reply is encoded as the request was
+        serializer = kombu.serialization.registry.type_to_name[self.message.properties["content_type"]]
+        try:
+            content_type, encoding, body = kombu.serialization.dumps({"result": result, "error": error}, serializer)
+        except Exception:  # noqa: BLE001 - any failure to serialise is the caller's error, not the container's
+            exc_info = sys.exc_info()
+            error, result = serialize(UnserializableValueError(result)), None
+            content_type, encoding, body = kombu.serialization.dumps({"result": None, "error": error}, serializer)
+        publisher = self.publisher_cls(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
+        publisher.publish(body, content_type=content_type, content_encoding=encoding, exchange=self.exchange,
+                          routing_key=self.message.properties["reply_to"],
+                          correlation_id=self.message.properties.get("correlation_id"))
+        return result, exc_info
 
 
 class _RpcConsumer(RpcConsumer):

@@ -263,6 +263,29 @@ def test_an_rpc_reply_is_serialised_once_and_an_unserialisable_one_is_the_caller
         assert proxy.health()["ok"] is True        # and the service lives on
 
 
+def test_an_rpc_with_the_wrong_arguments_is_refused_before_the_method_runs(container_factory, service_config):
+    """The arguments are checked against the method's signature, read once per entrypoint."""
+    from nameko.exceptions import IncorrectSignature
+    from nameko.standalone.rpc import ServiceRpcProxy
+    cfg = service_config("src")
+    container = container_factory(Source, cfg)
+    container.start()
+    with ServiceRpcProxy("src", {"AMQP_URI": cfg["AMQP_URI"]}) as proxy:
+        for _ in range(2):
+            with pytest.raises(IncorrectSignature, match="too many"):   # rebuilt from the reply by Nameko
+                proxy.make("a", True, "one too many")
+            with pytest.raises(IncorrectSignature, match="nonsense"):
+                proxy.make(name="c", nonsense=1)
+        assert proxy.make(name="b") == "b"
+    [entrypoint] = [e for e in container.entrypoints if e.method_name == "make"]
+    assert "_signature" in entrypoint.__dict__
+    engine = sa.create_engine(cfg["DATABASE_URL"])
+    with engine.connect() as conn:
+        made = conn.execute(sa.select(Thing.name)).scalars().all()
+    engine.dispose()
+    assert made == ["b"]                           # the refused calls did nothing
+
+
 def test_a_batch_is_written_to_a_corked_socket_and_every_event_is_confirmed(service_config):
     """The relay holds a batch's frames (TCP_CORK) until the last is written, then lets them go; the broker
     confirms each event and the rows are marked."""

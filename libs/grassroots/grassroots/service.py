@@ -11,13 +11,15 @@ Usage:
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 
 import kombu.serialization
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
-from nameko.exceptions import UnserializableValueError, serialize
+from nameko.exceptions import IncorrectSignature, UnserializableValueError, serialize
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
+from nameko.web.handlers import HttpRequestHandler
 
 from .context import CurrentActor
 from .errors import EXPECTED
@@ -74,17 +76,43 @@ class _RpcConsumer(RpcConsumer):
         return result, exc_info
 
 
-class _Rpc(Rpc):
+class _SignatureOnce:
+    """An entrypoint whose arguments are checked against the method's signature read once, not on every
+    call: Nameko's ``check_signature`` inspects the method per call (``inspect.getcallargs``), 1.5 to 2% of
+    the gateway's and intake's CPU per submission. Same rule, same ``IncorrectSignature``."""
+
+    def check_signature(self, args, kwargs):
+        signature = self.__dict__.get("_signature")
+        if signature is None:
+            # as getcallargs: the method itself, not what a functools.wraps wrapper says it wraps
+            fn = getattr(self.container.service_cls, self.method_name)
+            signature = self._signature = inspect.signature(fn, follow_wrapped=False)
+        try:
+            signature.bind(None, *args, **kwargs)   # None: the unbound method's self
+        except TypeError as exc:
+            raise IncorrectSignature(str(exc))
+
+
+class _Rpc(_SignatureOnce, Rpc):
     rpc_consumer = _RpcConsumer()
 
 
+class _Http(_SignatureOnce, HttpRequestHandler):
+    pass
+
+
 def rpc(fn=None, **kwargs):
-    """Nameko's rpc with our DomainErrors declared as expected (serialised, not logged as crashes) and replies
-    sent without publisher confirms (``_RpcConsumer``)."""
+    """Nameko's rpc with our DomainErrors declared as expected (serialised, not logged as crashes), replies
+    sent without publisher confirms (``_RpcConsumer``) and serialised once, and arguments checked against a
+    signature read once (``_SignatureOnce``)."""
     kwargs.setdefault("expected_exceptions", EXPECTED)
     if fn is None:
         return functools.partial(rpc, **kwargs)
     return _Rpc.decorator(fn, **kwargs)
+
+
+# Nameko's http entrypoint, with arguments checked against a signature read once
+http = _Http.decorator
 
 
 class ServiceBase:

@@ -18,13 +18,13 @@ import eventlet
 import structlog
 from jsonschema import Draft202012Validator
 from nameko.exceptions import RemoteError, UnknownService
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from grassroots.context import CORRELATION_KEY, USER_KEY, new_correlation_id
 from grassroots.errors import (BadRequest, DomainError, Forbidden, Unauthenticated, ValidationFailed,
                                from_wire)
 from grassroots.logging import get_logger
+from grassroots.service import http
 
 from .auth import decode_token
 

@@ -115,6 +115,19 @@ def cpu_ms_per(before: dict, after: dict, count: int, names=None) -> dict:
     return {k: round((after.get(k, 0.0) - before.get(k, 0.0)) * 1000 / count, 2) for k in names}
 
 
+def entrypoint_seconds(port: int, service: str, entrypoint: str) -> tuple[float, int]:
+    """(sum of seconds, count) of one entrypoint's latency histogram, from a service's Prometheus endpoint:
+    the time its workers spent, from worker set-up to result."""
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    labels = f'entrypoint="{entrypoint}",service="{service}"'
+    out = {}
+    for line in text.splitlines():
+        for kind in ("sum", "count"):
+            if line.startswith(f"grassroots_entrypoint_latency_seconds_{kind}{{{labels}}}"):
+                out[kind] = float(line.rsplit(" ", 1)[1])
+    return out.get("sum", 0.0), int(out.get("count", 0))
+
+
 def run_load(fn, items, clients):
     """Run fn(item) over items with ``clients`` concurrent workers; returns (elapsed_s, latencies, errors)."""
     lat, errors = [], []
@@ -305,6 +318,13 @@ def main() -> int:
             raw_ids = rpc.bench_echo.prepare_raw(sum(PER_LEVEL.values()))
         results["submit"] = {}
         submitted_so_far = 0
+
+        def worker_times():
+            return {"gateway handler": entrypoint_seconds(suite.metrics_ports["gateway"], "gateway",
+                                                          "submit_application"),
+                    "intake worker": entrypoint_seconds(suite.metrics_ports["intake"], "intake",
+                                                        "submit_application")}
+
         for clients in LEVELS:
             n = PER_LEVEL[clients]
             alone_runs, base_runs = [], []
@@ -316,12 +336,16 @@ def main() -> int:
                 # deadline
                 pause(CONSUMERS)
                 try:
-                    cpu0 = cpu_seconds(suite.procs)
+                    cpu0, worker0 = cpu_seconds(suite.procs), worker_times()
                     el, lat, err = run_load(submit, take(n), clients)
-                    cpu1 = cpu_seconds(suite.procs)
+                    cpu1, worker1 = cpu_seconds(suite.procs), worker_times()
                 finally:
                     resume(CONSUMERS)
-                alone_runs.append({**latency_row(lat, el, err), "cpu_ms_per_submission": cpu_ms_per(cpu0, cpu1, n)})
+                # where a submission's time went: the client's mean, the gateway's handler, intake's worker
+                inside = {k: round((worker1[k][0] - worker0[k][0]) * 1000 / max(1, worker1[k][1] - worker0[k][1]), 2)
+                          for k in worker1}
+                alone_runs.append({**latency_row(lat, el, err), "cpu_ms_per_submission": cpu_ms_per(cpu0, cpu1, n),
+                                   "mean_ms": {"client": round(statistics.mean(lat) * 1000, 2), **inside}})
                 for spy in spies:
                     spy.wait(30)
                 submitted_so_far += n
@@ -635,6 +659,10 @@ def print_table(r):
         cpu = row.get("baseline_cpu_ms_per_request") or {}
         print(f"   baseline, per request: total {round(sum(cpu.values()), 1)}; "
               + ", ".join(f"{k} {v}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])))
+        t = row.get("mean_ms") or {}
+        if t:
+            print(f"   mean time per submission: client {t['client']} ms, in the gateway's handler "
+                  f"{t['gateway handler']} ms, in intake's worker {t['intake worker']} ms")
     ev = r["events"]
     print(f"\n== Event path: intake commit -> handled (vs raw Nameko dispatch -> trivial handlers, same run; "
           f"medians of {REPEAT} interleaved rounds) ==")

@@ -21,10 +21,19 @@ Usage:
 """
 from __future__ import annotations
 
+import re
+
 _HAN_RANGES = (
     (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
     (0x20000, 0x2A6DF), (0x2A700, 0x2EBEF), (0x2F800, 0x2FA1F), (0x30000, 0x3134F),
 )
+_HAN = "\u3007" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _HAN_RANGES)
+# a word character: a letter or digit (str.isalnum, which is what \w adds to "_"), not Han
+_WORD = f"[^\\W_{_HAN}]"
+# what counts: a run of word characters, or any other character but whitespace (each Han character, each mark)
+_TOKEN = re.compile(f"{_WORD}+|\\S")
+# a point or comma between two word characters: it joins two runs into one number when both are digits
+_JOINER = re.compile(f"(?<={_WORD})[.,](?={_WORD})")
 
 
 def is_han(ch: str) -> bool:
@@ -33,39 +42,18 @@ def is_han(ch: str) -> bool:
     return cp == 0x3007 or any(lo <= cp <= hi for lo, hi in _HAN_RANGES)
 
 
-def _halfwidth(ch: str) -> str:
-    # Full-width ASCII letters and digits (U+FF10-FF19, FF21-FF3A, FF41-FF5A) read as ASCII.
-    cp = ord(ch)
-    if 0xFF10 <= cp <= 0xFF19 or 0xFF21 <= cp <= 0xFF3A or 0xFF41 <= cp <= 0xFF5A:
-        return chr(cp - 0xFEE0)
-    return ch
-
-
-def _is_word_char(ch: str) -> bool:
-    return ch.isalnum() and not is_han(ch)
-
-
 def count_chars(text: str) -> int:
-    """Number of characters ``text`` counts for a word limit; see the module docstring for the rule."""
-    chars = [_halfwidth(c) for c in text]
-    n, i, count = len(chars), 0, 0
-    while i < n:
-        c = chars[i]
-        if c.isspace():
-            i += 1
-            continue
-        count += 1
-        if is_han(c) or not _is_word_char(c):
-            i += 1
-            continue
-        # A word or number: consume the run; a '.' or ',' between two digits stays inside the number.
-        i += 1
-        while i < n:
-            c = chars[i]
-            if _is_word_char(c):
-                i += 1
-            elif (c in ".," and i + 1 < n and chars[i - 1].isdigit() and chars[i + 1].isdigit()):
-                i += 2
-            else:
-                break
+    """Number of characters ``text`` counts for a word limit; see the module docstring for the rule.
+
+    The text is cut by regular expressions, not walked character by character in Python (that walk was a
+    few percent of intake's CPU per submission): each run of letters and digits and each other non-space
+    character is one; a point or comma between two digits then joins the runs either side of it (the runs
+    and the mark were three, the number is one). Full-width letters and digits are letters and digits
+    already (``str.isalnum``, ``str.isdigit``), so they need no mapping to count as their half-width forms.
+    """
+    count = len(_TOKEN.findall(text))
+    for joiner in _JOINER.finditer(text):
+        i = joiner.start()
+        if text[i - 1].isdigit() and text[i + 1].isdigit():
+            count -= 2
     return count

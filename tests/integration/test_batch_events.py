@@ -108,4 +108,18 @@ def test_the_broker_keeps_two_batches_with_a_batch_consumer(container_factory, s
     def prefetch():
         details = rabbit_manager.get_queue(vhost, handler.queue.name).get("consumer_details") or []
         return details and details[0]["prefetch_count"]
-    assert wait_for(prefetch, timeout=15, interval=0.5) == 2 * handler.batch_size == 20
+    assert wait_for(prefetch, timeout=15, interval=0.5) == 2 * handler.batch_size == 50   # batches of 25
+
+
+def test_the_batch_size_is_configured_and_the_prefetch_follows(container_factory, service_config, rabbit_manager):
+    from urllib.parse import unquote, urlparse
+    cfg = service_config("bsink", EVENT_BATCH_SIZE=7)
+    container = container_factory(BatchSink, cfg)
+    container.start()
+    handler = next(e for e in container.entrypoints if getattr(e, "batch_size", None))
+    vhost = unquote(urlparse(cfg["AMQP_URI"]).path[1:])
+
+    def prefetch():
+        details = rabbit_manager.get_queue(vhost, handler.queue.name).get("consumer_details") or []
+        return details and details[0]["prefetch_count"]
+    assert wait_for(prefetch, timeout=15, interval=0.5) == 2 * handler.batch_size == 14

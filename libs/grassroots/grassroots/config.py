@@ -18,7 +18,7 @@ Environment (all optional):
     LOG_FORMAT               console|json (json when not a terminal)   LOG_LEVEL INFO
     METRICS_PORT             (unset: no metrics server)
     EVENT_MAX_ATTEMPTS       5 (then the message goes to <queue>.dlq)   EVENT_RETRY_BASE_SECONDS 0.5
-    EVENT_BATCH_SIZE         events per batch of a batch_event_handler (default: MAX_WORKERS; two in flight)
+    EVENT_BATCH_SIZE         events per batch of a batch_event_handler (default: 25; two in flight)
     QUORUM_QUEUES            0|1 (declare handler queues as quorum queues; the broker must support them)
     JWT_SECRET_PREVIOUS      accepted for verification during a key rotation
     SMTP_*, SMS_*, EXPERTS_*, AUDIT_*, NOTIFY_*, INTAKE_*, FUNDING_*, REVIEW_*  passed to the services as strings

@@ -3,6 +3,7 @@ not at all, and one bad event is retried and dead-lettered alone while the rest 
 import json
 import uuid
 
+import pytest
 import sqlalchemy as sa
 from nameko.standalone.events import event_dispatcher
 from sqlalchemy.orm import Mapped, mapped_column
@@ -96,10 +97,13 @@ def test_a_bad_event_is_dead_lettered_alone_and_the_rest_of_its_batch_is_handled
     assert len(rows(cfg["DATABASE_URL"])) == 3
 
 
-def test_the_broker_keeps_two_batches_with_a_batch_consumer(container_factory, service_config, rabbit_manager):
-    """One batch is planned while the one before it commits: the consumer's prefetch is two batches."""
+@pytest.mark.parametrize("configured,batch", [(None, 25), (7, 7)])
+def test_the_broker_keeps_two_batches_with_a_batch_consumer(container_factory, service_config, rabbit_manager,
+                                                            configured, batch):
+    """One batch is planned while the one before it commits: the consumer's prefetch is two batches, of 25
+    events unless EVENT_BATCH_SIZE says otherwise."""
     from urllib.parse import unquote, urlparse
-    cfg = service_config("bsink")
+    cfg = service_config("bsink", **({"EVENT_BATCH_SIZE": configured} if configured else {}))
     container = container_factory(BatchSink, cfg)
     container.start()
     handler = next(e for e in container.entrypoints if getattr(e, "batch_size", None))
@@ -108,18 +112,5 @@ def test_the_broker_keeps_two_batches_with_a_batch_consumer(container_factory, s
     def prefetch():
         details = rabbit_manager.get_queue(vhost, handler.queue.name).get("consumer_details") or []
         return details and details[0]["prefetch_count"]
-    assert wait_for(prefetch, timeout=15, interval=0.5) == 2 * handler.batch_size == 50   # batches of 25
-
-
-def test_the_batch_size_is_configured_and_the_prefetch_follows(container_factory, service_config, rabbit_manager):
-    from urllib.parse import unquote, urlparse
-    cfg = service_config("bsink", EVENT_BATCH_SIZE=7)
-    container = container_factory(BatchSink, cfg)
-    container.start()
-    handler = next(e for e in container.entrypoints if getattr(e, "batch_size", None))
-    vhost = unquote(urlparse(cfg["AMQP_URI"]).path[1:])
-
-    def prefetch():
-        details = rabbit_manager.get_queue(vhost, handler.queue.name).get("consumer_details") or []
-        return details and details[0]["prefetch_count"]
-    assert wait_for(prefetch, timeout=15, interval=0.5) == 2 * handler.batch_size == 14
+    assert handler.batch_size == batch
+    assert wait_for(prefetch, timeout=15, interval=0.5) == 2 * batch

@@ -565,11 +565,6 @@ def main() -> int:
             return sum(q.get("consumers", 0) for q in queues
                        if q["name"].startswith("evt-intake-application_submitted--review"))
 
-        def review_handled():
-            with psycopg2.connect(dbs["review"]) as c, c.cursor() as cur:
-                cur.execute("SELECT count(*) FROM inbox WHERE event_type='application_submitted'")
-                return cur.fetchone()[0]
-
         scale = {}
         for replicas in (1, 2):
             while len(extra_reviews) < replicas - 1:
@@ -581,7 +576,7 @@ def main() -> int:
             while review_consumers() < replicas and time.monotonic() < deadline:
                 time.sleep(0.5)
             group = [suite.procs["review"]] + extra_reviews
-            before = review_handled()
+            before = count_handled("review")
             pause(["notify", "experts"])   # review's replicas drain alone; the others catch up afterwards
             for p in group:
                 os.killpg(p.pid, signal.SIGSTOP)
@@ -599,7 +594,7 @@ def main() -> int:
                 for p in group:
                     os.killpg(p.pid, signal.SIGCONT)
             deadline = time.monotonic() + 180
-            while review_handled() < before + SCALE_BACKLOG + 1 and time.monotonic() < deadline:
+            while count_handled("review") < before + SCALE_BACKLOG + 1 and time.monotonic() < deadline:
                 time.sleep(0.1)
             resume(["notify", "experts"])
             handled = event_latencies("review")

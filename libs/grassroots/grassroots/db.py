@@ -249,8 +249,8 @@ def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], conf
     """``INSERT ... ON CONFLICT [(cols)] DO NOTHING [RETURNING col]`` for ``rows`` (one or many; one multi-row
     statement per ``MANY_CHUNK`` rows): rows already there, or twice in the batch, are skipped. Returns the
     ``returning`` column of the rows actually inserted (a tuple of columns: a tuple per row). The same text
-    runs on PostgreSQL and SQLite (3.35+), cached (SQLAlchemy 2.0 does not cache the compiled form of the dialects' ``on_conflict_do_nothing``).
-    ``rows`` carry every column (``row_params`` fills column defaults)."""
+    runs on PostgreSQL and SQLite (3.35+), cached (SQLAlchemy 2.0 does not cache the compiled form of the
+    dialects' ``on_conflict_do_nothing``). ``rows`` carry every column (``row_params`` fills column defaults)."""
     return insert_many(session, table, rows, conflict=conflict, returning=returning)
 
 

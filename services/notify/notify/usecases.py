@@ -201,7 +201,8 @@ def _learn(session, model, events: list[tuple[Mapping, tuple[tuple, dict], dt.da
     if not events:
         return
     table = model.__table__
-    pk = [c.name for c in table.primary_key.columns]
+    cols = list(table.primary_key.columns)
+    pk = tuple(c.name for c in cols)
     empty = dict.fromkeys(c.name for c in table.columns)
     fresh: dict[tuple, SimpleNamespace] = {}
     for envelope, (key, new), now in events:
@@ -211,11 +212,10 @@ def _learn(session, model, events: list[tuple[Mapping, tuple[tuple, dict], dt.da
         _apply(envelope, {model: row}, now)
     values = [row_params(table, {k: v for k, v in vars(fresh[key]).items() if v is not None})
               for key in sorted(fresh)]
-    inserted = set(insert_ignore_many(session, table, values, conflict=tuple(pk), returning=tuple(pk)))
+    inserted = set(insert_ignore_many(session, table, values, conflict=pk, returning=pk))
     there = [key for key in sorted(fresh) if key not in inserted]
     if not there:
         return
-    cols = list(table.primary_key.columns)
     ident = cols[0] if len(cols) == 1 else sa.tuple_(*cols)
     q = (sa.select(model).where(ident.in_([k[0] if len(cols) == 1 else k for k in there]))
          .order_by(*cols).with_for_update().execution_options(populate_existing=True))

@@ -3,9 +3,11 @@ ones only where the query's own conditions imply their predicate (a claim of due
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from grassroots.context import Actor
 from grassroots.db import create_engine
@@ -41,7 +43,7 @@ def captured(engine, call) -> sa.Select:
     seen = []
     with engine.connect() as conn:
         sa.event.listen(conn, "before_execute", lambda c, stmt, *a: seen.append(stmt))
-        with sa.orm.Session(bind=conn) as s:
+        with Session(bind=conn) as s:
             call(s)
     return next(stmt for stmt in seen if isinstance(stmt, sa.Select) and Message.__table__ in stmt.froms)
 
@@ -52,7 +54,8 @@ def test_the_delivery_claim_uses_the_due_index(engine):
     stmt = captured(engine, lambda s: uc.claim_due(s, T0, 10, dt.timedelta(seconds=60)))
     assert "ix_message_due" in plan(engine, stmt)
     # the index's predicate is the claim's statuses, spelled once in the model and once in the use case
-    assert set(uc.DUE_STATUSES) == {"pending", "retrying", "sending"}
+    [due] = [ix for ix in Message.__table__.indexes if ix.name == "ix_message_due"]
+    assert set(re.findall(r"'(\w+)'", str(due.dialect_options["postgresql"]["where"]))) == set(uc.DUE_STATUSES)
 
 
 def test_the_inbox_uses_the_inbox_index_and_the_delivery_log_the_time_index(engine):

@@ -36,12 +36,6 @@ _TOKEN = re.compile(f"{_WORD}+|\\S")
 _JOINER = re.compile(f"(?<={_WORD})[.,](?={_WORD})")
 
 
-def is_han(ch: str) -> bool:
-    """True for a Han character (ideograph), including 〇."""
-    cp = ord(ch)
-    return cp == 0x3007 or any(lo <= cp <= hi for lo, hi in _HAN_RANGES)
-
-
 def count_chars(text: str) -> int:
     """Number of characters ``text`` counts for a word limit; see the module docstring for the rule.
 

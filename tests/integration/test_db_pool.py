@@ -50,3 +50,18 @@ def test_a_recently_used_connection_is_not_pinged_and_the_pool_recovers_after_on
         assert _backend_pid(engine) != pid
     finally:
         engine.dispose()
+
+
+def test_an_engine_s_settings_start_every_connection_beside_the_url_s_own_options(database_url):
+    url = database_url("pool")
+    if not url.startswith("postgresql"):
+        pytest.skip("connection settings are PostgreSQL's")
+    engine = gdb.create_engine(url + "?options=-c%20statement_timeout%3D4321", pool_size=1,
+                               settings={"enable_bitmapscan": "off", "work_mem": "8MB"})
+    try:
+        with engine.connect() as conn:
+            shown = [conn.exec_driver_sql(f"SHOW {name}").scalar()
+                     for name in ("statement_timeout", "enable_bitmapscan", "work_mem")]
+        assert shown == ["4321ms", "off", "8MB"]
+    finally:
+        engine.dispose()

@@ -321,3 +321,42 @@ def test_a_batch_is_written_to_a_corked_socket_and_every_event_is_confirmed(serv
         engine.dispose()
     if hasattr(socket, "TCP_CORK"):
         assert calls == [(socket.IPPROTO_TCP, socket.TCP_CORK, 1), (socket.IPPROTO_TCP, socket.TCP_CORK, 0)]
+
+
+def test_the_relay_claim_walks_past_published_rows_instead_of_reading_them_all(service_config):
+    """Each published row leaves an index entry until a vacuum. The claim must mark those it passes dead (a
+    plain index scan does, a bitmap scan never does): after 300 events published one by one, the next claim
+    reads a few index pages, not the 300 rows' heap pages again."""
+    from grassroots.events import OutboxRelay
+    cfg = service_config("src")
+    if not cfg["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("the claim statement and its plan are PostgreSQL's")
+    engine = sa.create_engine(cfg["DATABASE_URL"])
+    SourceBase.metadata.create_all(engine)
+    outbox = SourceBase.metadata.tables["outbox"]
+    relay = OutboxRelay(engine, SourceBase.metadata, cfg)
+    try:
+        for i in range(300):
+            with engine.begin() as conn:   # a kilobyte per event: the published rows fill dozens of pages
+                conn.execute(outbox.insert().values(
+                    event_id=f"{i:032d}", source="src", event_type="thing_made",
+                    body=json.dumps({"id": f"{i:032d}", "pad": "x" * 1000}), headers="{}",
+                    created_at=sa.func.now(), attempts=0))
+            assert relay.flush() == 1
+        with relay._claim_engine.connect() as conn, conn.begin() as tx:
+            plan = conn.execute(sa.text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + str(
+                relay._claim_and_mark.compile(engine, compile_kwargs={"literal_binds": True}))
+                .replace("%(now)s", "now()"))).scalar()[0]
+            tx.rollback()
+    finally:
+        relay.stop()
+        engine.dispose()
+
+    def scans(node):
+        if node.get("Relation Name") == "outbox" and node.get("Alias") != "outbox":
+            yield node
+        for child in node.get("Plans", []):
+            yield from scans(child)
+    claim_scans = list(scans(plan["Plan"]))
+    assert [n["Node Type"] for n in claim_scans] == ["Index Scan"], claim_scans
+    assert claim_scans[0]["Shared Hit Blocks"] < 10, claim_scans[0]

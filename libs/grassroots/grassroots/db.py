@@ -114,8 +114,11 @@ def make_base():
     return Base
 
 
-def create_engine(url: str, pool_size: int = 10) -> sa.Engine:
-    if url.startswith("sqlite"):
+def create_engine(url: str | sa.URL, pool_size: int = 10, settings: dict[str, str] | None = None) -> sa.Engine:
+    """The service's engine; ``settings`` are PostgreSQL parameters every connection of this engine starts with
+    (added to any ``options`` the URL carries)."""
+    url = sa.engine.make_url(url)
+    if url.get_backend_name() == "sqlite":
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
@@ -137,8 +140,14 @@ def create_engine(url: str, pool_size: int = 10) -> sa.Engine:
 
         return engine
     # values_plus_batch: an ORM flush of many UPDATEs is one round trip per page, not one per row
-    options = {"executemany_mode": "values_plus_batch"} if url.startswith("postgresql") and "psycopg2" in \
-        sa.engine.make_url(url).get_driver_name() else {}
+    options = {"executemany_mode": "values_plus_batch"} if url.get_backend_name() == "postgresql" and \
+        "psycopg2" in url.get_driver_name() else {}
+    if settings:
+        given = url.query.get("options")
+        given = " ".join(given) if isinstance(given, tuple) else given
+        url = url.difference_update_query(["options"])
+        options["connect_args"] = {"options": " ".join(
+            ([given] if given else []) + [f"-c {name}={value}" for name, value in settings.items()])}
     engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, **options)
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
     return engine

@@ -80,6 +80,19 @@ def headers_for_outbox(worker_ctx, actor: Actor | None, correlation_id: str | No
     return headers
 
 
+def _claiming_engine(engine: sa.Engine) -> sa.Engine:
+    """PostgreSQL: the relay's own connection, on which the claim walks the index of unpublished rows with a plain
+    index scan. Publishing a row leaves its index entry behind until a vacuum; a plain scan marks the entries it
+    finds dead, so the next claim skips them, while a bitmap scan (the planner's choice for a few rows) marks
+    nothing, and every claim then reads every row published since the last vacuum: measured 3,300 entries and
+    0.8 ms per claim after 3,300 events, growing with the traffic until autovacuum, which on a large outbox comes
+    after a fifth of it."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    from .db import create_engine
+    return create_engine(engine.url, pool_size=1, settings={"enable_bitmapscan": "off"})
+
+
 class OutboxRelay:
     """Publishes committed outbox rows with confirms; retries until confirmed; never loses a row.
 
@@ -108,6 +121,7 @@ class OutboxRelay:
                                 .returning(t.c.seq, t.c.event_id, t.c.source, t.c.event_type, t.c.body, t.c.headers))
         self._mark_stmt = (t.update().where(t.c.seq.in_(sa.bindparam("seqs", expanding=True)))
                            .values(published_at=sa.bindparam("now"), attempts=t.c.attempts + 1))
+        self._claim_engine = _claiming_engine(engine)
         self.amqp_uri = config["AMQP_URI"]
         self.poll = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
         self.linger = float(config.get("OUTBOX_LINGER_SECONDS", 0.002))
@@ -135,6 +149,8 @@ class OutboxRelay:
                 pass
             self._gt = None
         self._close()
+        if self._claim_engine is not self.engine:
+            self._claim_engine.dispose()
 
     def wake(self):
         try:
@@ -149,8 +165,9 @@ class OutboxRelay:
             try:
                 published = self.flush()
                 failures = 0
-                if published:
-                    continue  # there may be more
+                if published >= self.BATCH:
+                    continue  # there may be more; a shorter batch took every row committed before it, and
+                    # each commit since has woken us (rows another replica holds are that replica's to publish)
             except Exception as exc:  # noqa: BLE001 - the relay must survive broker and db faults
                 failures += 1
                 delay = min(0.2 * (2 ** failures), 10.0)
@@ -177,7 +194,7 @@ class OutboxRelay:
         if self.engine.dialect.name == "postgresql":
             # Claim the rows for the whole publish so a second replica's relay skips them; they are marked by
             # the same statement, which counts only if every row is confirmed (else the rollback unmarks them).
-            with self.engine.connect() as conn, conn.begin():
+            with self._claim_engine.connect() as conn, conn.begin():
                 rows = sorted(conn.execute(self._claim_and_mark, {"now": dt.datetime.now(dt.timezone.utc)}).all(),
                               key=lambda r: r.seq)
                 done = self._publish(rows)

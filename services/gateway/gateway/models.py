@@ -16,8 +16,9 @@ class User(Base):
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
     username: Mapped[str] = mapped_column(sa.String(80), nullable=False, unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(200), nullable=False)
-    role: Mapped[str] = mapped_column(sa.String(30), nullable=False)
-    unit_id: Mapped[str | None] = mapped_column(sa.String(32))
+    # indexed for the people directory (who holds a role, who belongs to a unit): notify asks per event batch
+    role: Mapped[str] = mapped_column(sa.String(30), nullable=False, index=True)
+    unit_id: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     name: Mapped[str] = mapped_column(sa.String(100), nullable=False, default="")
     email: Mapped[str | None] = mapped_column(sa.String(200))
     mobile: Mapped[str | None] = mapped_column(sa.String(20))

@@ -335,6 +335,8 @@ def test_the_relay_claim_walks_past_published_rows_instead_of_reading_them_all(s
     SourceBase.metadata.create_all(engine)
     outbox = SourceBase.metadata.tables["outbox"]
     relay = OutboxRelay(engine, SourceBase.metadata, cfg)
+    # one connection of its own per replica, as deploy/README.md counts
+    assert (relay._claim_engine.pool.size(), relay._claim_engine.pool._max_overflow) == (1, 0)
     try:
         for i in range(300):
             with engine.begin() as conn:   # a kilobyte per event: the published rows fill dozens of pages

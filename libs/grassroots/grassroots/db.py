@@ -114,9 +114,11 @@ def make_base():
     return Base
 
 
-def create_engine(url: str | sa.URL, pool_size: int = 10, settings: dict[str, str] | None = None) -> sa.Engine:
-    """The service's engine; ``settings`` are PostgreSQL parameters every connection of this engine starts with
-    (added to any ``options`` the URL carries)."""
+def create_engine(url: str | sa.URL, pool_size: int = 10, settings: dict[str, str] | None = None,
+                  max_overflow: int | None = None) -> sa.Engine:
+    """The service's engine: ``pool_size`` connections kept, as many again (or ``max_overflow``) opened under load;
+    ``settings`` are PostgreSQL parameters every connection of this engine starts with (added to any ``options``
+    the URL carries)."""
     url = sa.engine.make_url(url)
     if url.get_backend_name() == "sqlite":
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -148,7 +150,8 @@ def create_engine(url: str | sa.URL, pool_size: int = 10, settings: dict[str, st
         url = url.difference_update_query(["options"])
         options["connect_args"] = {"options": " ".join(
             ([given] if given else []) + [f"-c {name}={value}" for name, value in settings.items()])}
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, **options)
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size if max_overflow is None else max_overflow,
+                              pool_recycle=1800, **options)
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
     return engine
 

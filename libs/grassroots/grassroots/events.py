@@ -90,7 +90,8 @@ def _claiming_engine(engine: sa.Engine) -> sa.Engine:
     if engine.dialect.name != "postgresql":
         return engine
     from .db import create_engine
-    return create_engine(engine.url, pool_size=1, settings={"enable_bitmapscan": "off"})
+    # one connection: the relay claims from one green thread (deploy/README.md counts it per replica)
+    return create_engine(engine.url, pool_size=1, max_overflow=0, settings={"enable_bitmapscan": "off"})
 
 
 class OutboxRelay:

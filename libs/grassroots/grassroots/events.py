@@ -125,7 +125,7 @@ class OutboxRelay:
         self._claim_engine = _claiming_engine(engine)
         self.amqp_uri = config["AMQP_URI"]
         self.poll = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
-        self.linger = float(config.get("OUTBOX_LINGER_SECONDS", 0.002))
+        self.linger = float(config.get("OUTBOX_LINGER_SECONDS", 0.01))
         self._wake = LightQueue(maxsize=1)
         self._gt = None
         self._running = False

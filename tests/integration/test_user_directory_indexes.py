@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from grassroots.db import create_engine
 from grassroots.migrate import upgrade
+from gateway.models import User
 from gateway.routes.directory import DirectoryRpc
+from queryplans import first_select, plan
 
 
 @pytest.fixture
@@ -30,27 +32,9 @@ class _Db:
             yield s
 
 
-def sent(engine, call) -> str:
-    """The SELECT the directory sends, with its parameters inlined."""
-    seen = []
-
-    def caught(conn, stmt, *args):
-        seen.append(stmt)
-    sa.event.listen(engine, "before_execute", caught)
-    try:
-        call(type("Directory", (), {"db": _Db(engine)})())
-    finally:
-        sa.event.remove(engine, "before_execute", caught)
-    stmt = next(s for s in seen if isinstance(s, sa.Select))
-    return str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
-
-
-def plan(engine, sql: str) -> str:
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET enable_seqscan = off")   # an index appears if it can be used
-            return "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql))
-        return "\n".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+def sent(engine, call) -> sa.Select:
+    """The SELECT from user_account the directory sends."""
+    return first_select(engine, lambda: call(type("Directory", (), {"db": _Db(engine)})()), User.__table__)
 
 
 def test_who_holds_a_role_and_who_belongs_to_a_unit_are_read_by_index(url):

@@ -16,7 +16,7 @@ class User(Base):
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
     username: Mapped[str] = mapped_column(sa.String(80), nullable=False, unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(200), nullable=False)
-    # indexed for the people directory (who holds a role, who belongs to a unit): notify asks per event batch
+    # indexed for the people directory (who holds a role, who belongs to a unit), which notify asks (caching 30 s)
     role: Mapped[str] = mapped_column(sa.String(30), nullable=False, index=True)
     unit_id: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     name: Mapped[str] = mapped_column(sa.String(100), nullable=False, default="")

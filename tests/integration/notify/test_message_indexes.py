@@ -14,6 +14,7 @@ from grassroots.db import create_engine
 from grassroots.migrate import upgrade
 from notify import usecases as uc
 from notify.models import Message
+from queryplans import first_select, plan
 
 T0 = dt.datetime(2025, 6, 1, 2, 0, tzinfo=dt.timezone.utc)
 
@@ -27,25 +28,12 @@ def engine(database_url):
     engine.dispose()
 
 
-def plan(engine, stmt) -> str:
-    """The query plan of a statement, with sequential scans priced out: an index appears if it can be used."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET enable_seqscan = off")
-            sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
-            return "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql))
-        sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
-        return "\n".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
-
-
 def captured(engine, call) -> sa.Select:
-    """The SELECT a use case sends, caught on its way to the database."""
-    seen = []
-    with engine.connect() as conn:
-        sa.event.listen(conn, "before_execute", lambda c, stmt, *a: seen.append(stmt))
-        with Session(bind=conn) as s:
+    """The SELECT from message a use case sends, given a session."""
+    def run():
+        with Session(engine) as s:
             call(s)
-    return next(stmt for stmt in seen if isinstance(stmt, sa.Select) and Message.__table__ in stmt.froms)
+    return first_select(engine, run, Message.__table__)
 
 
 def test_the_delivery_claim_uses_the_due_index(engine):

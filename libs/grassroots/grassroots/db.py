@@ -43,6 +43,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from .context import Actor, correlation_id_of
 from .events import make_envelope
+from .pgtx import TxConnection
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -142,14 +143,18 @@ def create_engine(url: str | sa.URL, pool_size: int = 10, settings: dict[str, st
 
         return engine
     # values_plus_batch: an ORM flush of many UPDATEs is one round trip per page, not one per row
-    options = {"executemany_mode": "values_plus_batch"} if url.get_backend_name() == "postgresql" and \
-        "psycopg2" in url.get_driver_name() else {}
+    options: dict = {}
+    if url.get_backend_name() == "postgresql" and "psycopg2" in url.get_driver_name():
+        # transaction control sent with the statements (grassroots.pgtx), not in round trips of its own
+        options["connect_args"] = {"connection_factory": TxConnection}
+        options["executemany_mode"] = "values_plus_batch"
+        options["use_native_hstore"] = False   # no hstore here: spares a catalogue query per new connection
     if settings:
         given = url.query.get("options")
         given = " ".join(given) if isinstance(given, tuple) else given
         url = url.difference_update_query(["options"])
-        options["connect_args"] = {"options": " ".join(
-            ([given] if given else []) + [f"-c {name}={value}" for name, value in settings.items()])}
+        options.setdefault("connect_args", {})["options"] = " ".join(
+            ([given] if given else []) + [f"-c {name}={value}" for name, value in settings.items()])
     engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size if max_overflow is None else max_overflow,
                               pool_recycle=1800, **options)
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
@@ -230,10 +235,15 @@ class UnitOfWork:
         self.events.append(envelope)
         return envelope
 
-    def flush_outbox(self) -> None:
-        """Write the queued events in one statement (one round trip however many events)."""
+    def flush_outbox(self, commit: bool = False) -> None:
+        """Write the queued events in one statement (one round trip however many events). With ``commit``,
+        the last write of the transaction: the session's pending changes are flushed first, and on
+        PostgreSQL the insert carries the ``COMMIT`` (``grassroots.pgtx``); the session's own commit, which
+        must follow at once, then costs nothing."""
         if self._outbox_rows:
-            insert_many(self.session, outbox_of(self.session), self._outbox_rows)
+            if commit:
+                self.session.flush()
+            insert_many(self.session, outbox_of(self.session), self._outbox_rows, commit=commit)
             self._outbox_rows = []
 
     def mark_handled(self, envelope: dict, consumer: str) -> bool:
@@ -270,7 +280,7 @@ _INSERT_MANY: dict[tuple, tuple] = {}
 
 
 def insert_many(session: Session, table: sa.Table, rows: list[dict], *, conflict: tuple[str, ...] | None = None,
-                returning: str | tuple[str, ...] | None = None) -> list:
+                returning: str | tuple[str, ...] | None = None, commit: bool = False) -> list:
     """Insert ``rows`` (dicts with the same keys: the columns written) in one multi-row statement per
     ``MANY_CHUNK`` rows; with ``conflict`` (a tuple, possibly empty) rows that collide are skipped
     (``ON CONFLICT ... DO NOTHING``). Returns the ``returning`` column of the rows inserted (for a tuple of
@@ -281,6 +291,9 @@ def insert_many(session: Session, table: sa.Table, rows: list[dict], *, conflict
     CPU for the same statement (its per-parameter bookkeeping was the largest part of notify's inserts), and
     caching the SQL text per row count makes the statement free to build. Statement events still fire.
     The returned values are as the driver gives them (use it for string or integer keys).
+
+    ``commit`` (without ``returning``): the last chunk ends the transaction in the same round trip where the
+    connection is a ``grassroots.pgtx.TxConnection``; elsewhere it changes nothing and the caller commits.
     """
     if not rows:
         return []
@@ -302,6 +315,8 @@ def insert_many(session: Session, table: sa.Table, rows: list[dict], *, conflict
         cached = _INSERT_MANY[key] = ([(i, b) for i, b in binders if b is not None],
                                       "(" + ", ".join([mark] * len(names)) + ")", head, tail, {})
     binders, one_row, head, tail, texts = cached
+    raw = conn.connection.dbapi_connection if commit and not returning else None
+    committing = isinstance(raw, TxConnection)
     out: list = []
     for start in range(0, len(rows), MANY_CHUNK):
         chunk = rows[start:start + MANY_CHUNK]
@@ -314,7 +329,10 @@ def insert_many(session: Session, table: sa.Table, rows: list[dict], *, conflict
             for i, bind in binders:
                 values[i] = bind(values[i])
             params.extend(values)
-        result = conn.exec_driver_sql(sql, tuple(params))
+        last = committing and start + MANY_CHUNK >= len(rows)
+        result = conn.exec_driver_sql(sql + ";COMMIT" if last else sql, tuple(params))
+        if last:
+            raw.committed_by_statement()
         if isinstance(returning, str):
             out.extend(r[0] for r in result)
         elif returning:
@@ -397,7 +415,7 @@ class DatabaseHandle:
                             self._provider.on_duplicate(envelope)
                     uow.duplicate = not uow.fresh
                 yield uow
-                uow.flush_outbox()
+                uow.flush_outbox(commit=True)
         finally:
             session.close()
             if lock is not None:

@@ -1,0 +1,148 @@
+"""PostgreSQL transactions through grassroots.pgtx: psycopg2's semantics as callers see them, with BEGIN sent
+in the first statement's round trip and the unit of work's COMMIT in its last one's."""
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions as ext
+import psycopg2.extras
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from grassroots import db as gdb
+from grassroots.context import Actor
+
+
+@pytest.fixture
+def pg(database_url):
+    url = database_url("pgtx")
+    if not url.startswith("postgresql"):
+        pytest.skip("transaction round trips are PostgreSQL's")
+    base = gdb.make_base()
+    sa.Table("item", base.metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.Text))
+    engine = gdb.create_engine(url, pool_size=1, max_overflow=0)
+    base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO item VALUES (1, 'a'), (2, 'b')"))
+    other = psycopg2.connect(url)     # a plain connection, to see what is committed and what is locked
+    other.autocommit = True
+    yield engine, base.metadata, other
+    other.close()
+    engine.dispose()
+
+
+def _uow(engine, metadata):
+    session = Session(engine, info={"metadata": metadata})
+    return gdb.UnitOfWork(session, "test", Actor.system(), "corr", {})
+
+
+def _other_sees(other, sql):
+    with other.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+@pytest.fixture
+def round_trips():
+    """Queries sent to the server (each waits once for its answer) while the fixture is active."""
+    calls = []
+    previous = ext.get_wait_callback()
+
+    def counting(conn):
+        calls.append(conn)
+        (previous or psycopg2.extras.wait_select)(conn)
+    ext.set_wait_callback(counting)
+    yield calls
+    ext.set_wait_callback(previous)
+
+
+def test_a_unit_of_work_spends_one_round_trip_per_statement_and_none_on_begin_or_commit(pg, round_trips):
+    engine, metadata, other = pg
+    engine.dispose()   # connections made from here on are made with the counting wait callback
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        conn.rollback()
+    uow = _uow(engine, metadata)
+    round_trips.clear()
+    with uow.session.begin():
+        uow.session.execute(sa.text("SELECT v FROM item WHERE id = 1 FOR UPDATE")).all()
+        uow.session.execute(sa.text("UPDATE item SET v = 'A' WHERE id = 1"))
+        uow.publish("item_changed", {"id": 1})
+        uow.flush_outbox(commit=True)
+    uow.session.close()
+    # psycopg2's own way: BEGIN, SELECT, UPDATE, INSERT, COMMIT
+    assert len(round_trips) == 3
+    assert _other_sees(other, "SELECT v FROM item WHERE id = 1") == [("A",)]
+    assert _other_sees(other, "SELECT event_type FROM outbox") == [("item_changed",)]
+
+
+def test_the_first_statement_opens_the_transaction_and_its_locks_hold_until_the_end(pg):
+    engine, metadata, other = pg
+    uow = _uow(engine, metadata)
+    with uow.session.begin():
+        uow.session.execute(sa.text("SELECT v FROM item WHERE id = 1 FOR UPDATE")).all()
+        uow.session.execute(sa.text("INSERT INTO item VALUES (3, 'c')"))
+        with pytest.raises(psycopg2.errors.LockNotAvailable):
+            _other_sees(other, "SELECT v FROM item WHERE id = 1 FOR UPDATE NOWAIT")
+        assert _other_sees(other, "SELECT count(*) FROM item") == [(2,)]   # not committed yet
+        uow.publish("item_added", {"id": 3})
+        uow.flush_outbox(commit=True)
+        # committed by the insert's round trip: seen, and unlocked, before the session's own commit
+        assert _other_sees(other, "SELECT count(*) FROM item") == [(3,)]
+        assert _other_sees(other, "SELECT v FROM item WHERE id = 1 FOR UPDATE NOWAIT") == [("a",)]
+    uow.session.close()
+    with engine.connect() as conn:     # the pool's one connection starts the next transaction cleanly
+        assert conn.execute(sa.text("SELECT count(*) FROM outbox")).scalar() == 1
+        assert conn.connection.dbapi_connection.info.transaction_status == ext.TRANSACTION_STATUS_INTRANS
+        conn.rollback()
+        assert conn.connection.dbapi_connection.info.transaction_status == ext.TRANSACTION_STATUS_IDLE
+
+
+def test_a_rolled_back_unit_of_work_leaves_nothing(pg):
+    engine, metadata, other = pg
+    uow = _uow(engine, metadata)
+    with pytest.raises(RuntimeError):
+        with uow.session.begin():
+            uow.session.execute(sa.text("UPDATE item SET v = 'X'"))
+            raise RuntimeError("a rule refused it")
+    uow.session.close()
+    assert _other_sees(other, "SELECT v FROM item ORDER BY id") == [("a",), ("b",)]
+    assert _other_sees(other, "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' "
+                              "AND datname = current_database()") == [(0,)]
+
+
+def test_a_failure_in_the_committing_insert_rolls_the_whole_unit_of_work_back(pg):
+    engine, metadata, other = pg
+    _other_sees(other, "INSERT INTO outbox (event_id, source, event_type, body, headers, created_at) "
+                       "VALUES ('dup', 's', 't', '{}', '{}', now()) RETURNING seq")
+    uow = _uow(engine, metadata)
+    with pytest.raises(sa.exc.IntegrityError):
+        with uow.session.begin():
+            uow.session.execute(sa.text("UPDATE item SET v = 'X'"))
+            uow.publish("item_changed", {})
+            uow._outbox_rows[0]["event_id"] = "dup"     # collides: the insert fails, its COMMIT never runs
+            uow.flush_outbox(commit=True)
+    uow.session.close()
+    assert _other_sees(other, "SELECT v FROM item ORDER BY id") == [("a",), ("b",)]
+    with engine.begin() as conn:        # and the connection goes on working
+        conn.execute(sa.text("UPDATE item SET v = 'B' WHERE id = 2"))
+    assert _other_sees(other, "SELECT v FROM item WHERE id = 2") == [("B",)]
+
+
+def test_a_statement_after_the_committing_insert_is_refused_not_run_outside_the_transaction(pg):
+    engine, metadata, other = pg
+    uow = _uow(engine, metadata)
+    with pytest.raises(sa.exc.InterfaceError, match="committed with its last statement"):
+        with uow.session.begin():
+            uow.publish("item_changed", {})
+            uow.flush_outbox(commit=True)
+            uow.session.execute(sa.text("UPDATE item SET v = 'late'"))
+    uow.session.close()
+    assert _other_sees(other, "SELECT v FROM item ORDER BY id") == [("a",), ("b",)]
+    assert _other_sees(other, "SELECT count(*) FROM outbox") == [(1,)]   # what was committed stays so
+
+
+def test_an_isolation_level_other_than_the_default_is_refused_with_a_reason(pg):
+    engine, _metadata, _other = pg
+    with pytest.raises(psycopg2.NotSupportedError, match="default isolation level"):
+        with engine.connect().execution_options(isolation_level="SERIALIZABLE") as conn:
+            conn.execute(sa.text("SELECT 1"))

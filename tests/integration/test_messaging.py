@@ -362,3 +362,41 @@ def test_the_relay_claim_walks_past_published_rows_instead_of_reading_them_all(s
     claim_scans = list(scans(plan["Plan"]))
     assert [n["Node Type"] for n in claim_scans] == ["Index Scan"], claim_scans
     assert claim_scans[0]["Shared Hit Blocks"] < 10, claim_scans[0]
+
+
+def test_the_relay_pauses_only_while_commits_come_closer_together_than_its_pause(service_config):
+    """A commit that comes alone is published at once; commits that follow each other within the pause share
+    the next round, which waits the pause."""
+    import time
+
+    from grassroots.events import OutboxRelay
+    cfg = {**service_config("src"), "OUTBOX_LINGER_SECONDS": "2", "OUTBOX_POLL_SECONDS": "30"}
+    engine = sa.create_engine(cfg["DATABASE_URL"])
+    SourceBase.metadata.create_all(engine)
+    outbox = SourceBase.metadata.tables["outbox"]
+
+    def commit(i):
+        with engine.begin() as conn:
+            conn.execute(outbox.insert().values(
+                event_id=f"{i:032d}", source="src", event_type="thing_made", body=json.dumps({"id": f"{i:032d}"}),
+                headers="{}", created_at=sa.func.now(), attempts=0))
+
+    relay = OutboxRelay(engine, SourceBase.metadata, cfg)
+    relay.start()
+    try:
+        eventlet.sleep(0.1)            # the first round found nothing; the relay waits for a wake-up
+        started = time.monotonic()
+        commit(1)
+        relay.wake()                   # alone: published without the 2 s pause
+        assert wait_for(lambda: relay.backlog() == 0, timeout=1.5)
+        assert time.monotonic() - started < 1.5
+        commit(2)
+        commit(3)
+        relay.wake()                   # two commits' wake-ups a moment apart (no yield between them)
+        relay.wake()
+        eventlet.sleep(0.8)
+        assert relay.backlog() == 2    # the round waits the pause...
+        assert wait_for(lambda: relay.backlog() == 0, timeout=5)   # ...and then takes both
+    finally:
+        relay.stop()
+        engine.dispose()

@@ -197,7 +197,7 @@ class OutboxRelay:
         one claim-publish-mark round (a PostgreSQL transaction with its WAL flush and a confirmed publish) and
         the pause pays for itself. A commit that comes alone is published at once: the round costs the same
         whether it waits or not, and waiting only delays the event."""
-        return bool(self.linger) and self._wake_gap < self.linger
+        return self._wake_gap < self.linger   # never with a pause of 0
 
     def flush(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""

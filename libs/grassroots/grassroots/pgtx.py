@@ -11,7 +11,7 @@ How: the driver connection runs in psycopg2's autocommit mode, so psycopg2 itsel
 this class sends it, ahead of the first statement after a commit or a rollback (every cursor of the connection
 goes through it, SQLAlchemy's and raw ones alike). PostgreSQL runs a query string of several statements in
 order and stops at the first error, which leaves the transaction open and failed until the ``ROLLBACK`` that
-``rollback()`` sends, as before. After ``execute_and_commit`` the transaction is over: any further statement
+``rollback()`` sends, as before. After ``committed_by_statement`` the transaction is over: any further statement
 before ``commit()``/``rollback()`` is refused (it would otherwise run outside the transaction).
 
 Only the round trips go: the server runs the same BEGIN, statements and COMMIT, in the same order.
@@ -23,7 +23,7 @@ import psycopg2.extensions as ext
 
 
 class TransactionEnded(psycopg2.InterfaceError):
-    """A statement after ``execute_and_commit`` and before the caller's ``commit()``: a programming error."""
+    """A statement after ``committed_by_statement`` and before the caller's ``commit()``: a programming error."""
 
 
 class TxCursor(ext.cursor):
@@ -60,7 +60,7 @@ class TxConnection(ext.connection):
         self.autocommit = True        # psycopg2 sends no BEGIN of its own; this class does
         self.cursor_factory = TxCursor
         self._in_tx = False           # a BEGIN has been sent and no COMMIT/ROLLBACK since
-        self._ended = False           # committed by execute_and_commit; the caller's commit() is still due
+        self._ended = False           # committed by committed_by_statement; the caller's commit() is still due
 
     def set_isolation_level(self, level):
         # psycopg2 would switch autocommit off and send its own BEGIN, beside this class's
@@ -80,12 +80,9 @@ class TxConnection(ext.connection):
         self._check_open()
         if self._in_tx:
             return query
-        if isinstance(query, str):
+        if isinstance(query, (str, bytes)):
             self._in_tx = True
-            return "BEGIN;" + query
-        if isinstance(query, bytes):
-            self._in_tx = True
-            return b"BEGIN;" + query
+            return ("BEGIN;" if isinstance(query, str) else b"BEGIN;") + query
         self._begin_alone(cursor)     # a psycopg2.sql.Composable: sent as it is, after its own BEGIN
         return query
 

@@ -1,5 +1,7 @@
 """PostgreSQL transactions through grassroots.pgtx: psycopg2's semantics as callers see them, with BEGIN sent
 in the first statement's round trip and the unit of work's COMMIT in its last one's."""
+import json
+
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions as ext
@@ -23,6 +25,7 @@ def pg(database_url):
     base.metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO item VALUES (1, 'a'), (2, 'b')"))
+    engine.dispose()   # the tests start with a new connection (create_all's catalogue reads not counted)
     other = psycopg2.connect(url)     # a plain connection, to see what is committed and what is locked
     other.autocommit = True
     yield engine, base.metadata, other
@@ -146,3 +149,98 @@ def test_an_isolation_level_other_than_the_default_is_refused_with_a_reason(pg):
     with pytest.raises(psycopg2.NotSupportedError, match="default isolation level"):
         with engine.connect().execution_options(isolation_level="SERIALIZABLE") as conn:
             conn.execute(sa.text("SELECT 1"))
+
+
+# -- prepared statements ---------------------------------------------------------------------------------
+
+def _prepared(conn) -> list[str]:
+    """The statements prepared on this SQLAlchemy connection's server session."""
+    with conn.connection.dbapi_connection.cursor(cursor_factory=ext.cursor) as cur:
+        ext.cursor.execute(cur, "SELECT statement FROM pg_prepared_statements ORDER BY name")
+        return [r[0] for r in cur.fetchall()]
+
+
+def test_a_statement_run_often_is_prepared_once_per_connection_and_answers_as_before(pg, round_trips):
+    engine, _metadata, _other = pg
+    query = sa.text("SELECT v FROM item WHERE id = :id AND v <> :not_v")
+    answers = []
+    with engine.connect() as conn:
+        for i in range(6):
+            with conn.begin():
+                answers.append(conn.execute(query, {"id": 1 + i % 2, "not_v": "zz"}).scalar())
+        round_trips.clear()
+        with conn.begin():     # prepared: the EXECUTE (BEGIN in it), then the COMMIT, as unprepared
+            assert conn.execute(query, {"id": 2, "not_v": "b"}).scalar() is None
+        assert len(round_trips) == 2
+        assert _prepared(conn) == ["PREPARE gr_1 AS SELECT v FROM item WHERE id = $1 AND v <> $2"]
+        conn.rollback()
+    assert answers == ["a", "b"] * 3
+
+
+def test_the_committing_insert_is_prepared_and_still_commits_in_its_round_trip(pg):
+    engine, metadata, other = pg
+    for i in range(5):
+        uow = _uow(engine, metadata)
+        with uow.session.begin():
+            uow.session.execute(sa.text("UPDATE item SET v = :v WHERE id = 1"), {"v": f"v{i}"})
+            uow.publish("item_changed", {"id": 1, "n": i})
+            uow.flush_outbox(commit=True)
+            # committed by the insert, before the session's commit, on every round
+            assert _other_sees(other, "SELECT v FROM item WHERE id = 1") == [(f"v{i}",)]
+        uow.session.close()
+    with engine.connect() as conn:
+        prepared = _prepared(conn)
+        conn.rollback()
+    assert any(s.startswith("PREPARE gr_") and 'INSERT INTO "outbox"' in s and "COMMIT" not in s for s in prepared)
+    assert any("UPDATE item SET v = $1 WHERE id = 1" in s for s in prepared)
+    bodies = [b for (b,) in _other_sees(other, "SELECT body FROM outbox ORDER BY seq")]
+    assert [json.loads(b)["payload"]["n"] for b in bodies] == [0, 1, 2, 3, 4]
+    assert _other_sees(other, "SELECT count(*) FROM outbox WHERE created_at > now() - interval '1 hour' "
+                              "AND published_at IS NULL") == [(5,)]
+
+
+def test_a_statement_the_server_cannot_prepare_runs_unprepared_and_fails_nothing(pg):
+    engine, _metadata, _other = pg
+    with engine.connect() as conn:
+        for i in range(6):
+            with conn.begin():
+                # the server cannot infer the parameter's type here, so PREPARE is refused (outside the
+                # transaction, which goes on as if nothing happened)
+                assert conn.execute(sa.text("SELECT count(*) FROM item WHERE :x IS NULL"),
+                                    {"x": None if i % 2 else "y"}).scalar() == (2 if i % 2 else 0)
+        assert _prepared(conn) == []
+        conn.rollback()
+
+
+def test_with_prepared_statements_off_nothing_is_prepared(database_url):
+    url = database_url("pgtx")
+    if not url.startswith("postgresql"):
+        pytest.skip("prepared statements are PostgreSQL's")
+    engine = gdb.create_engine(url, pool_size=1, max_overflow=0, prepared_statements=False)
+    try:
+        with engine.connect() as conn:
+            for _ in range(6):
+                with conn.begin():
+                    assert conn.execute(sa.text("SELECT :a + 1"), {"a": 1}).scalar() == 2
+            assert _prepared(conn) == []
+            conn.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_deallocate_all_forgets_the_prepared_statements_and_they_are_prepared_again(pg):
+    engine, _metadata, _other = pg
+    query = sa.text("SELECT v FROM item WHERE id = :id")
+    with engine.connect() as conn:
+        for _ in range(4):
+            with conn.begin():
+                assert conn.execute(query, {"id": 1}).scalar() == "a"
+        assert len(_prepared(conn)) == 1
+        conn.rollback()
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        conn.rollback()
+        for _ in range(4):
+            with conn.begin():
+                assert conn.execute(query, {"id": 2}).scalar() == "b"
+        assert _prepared(conn) == ["PREPARE gr_1 AS SELECT v FROM item WHERE id = $1"]
+        conn.rollback()

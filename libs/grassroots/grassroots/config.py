@@ -20,6 +20,8 @@ Environment (all optional):
     EVENT_MAX_ATTEMPTS       5 (then the message goes to <queue>.dlq)   EVENT_RETRY_BASE_SECONDS 0.5
     EVENT_BATCH_SIZE         events per batch of a batch_event_handler (default: 25; two in flight)
     QUORUM_QUEUES            0|1 (declare handler queues as quorum queues; the broker must support them)
+    PG_PREPARED_STATEMENTS   on|off (PostgreSQL: statements run often are prepared per connection; off behind
+                             a pooler in transaction mode, e.g. PgBouncer's pool_mode=transaction)
     JWT_SECRET_PREVIOUS      accepted for verification during a key rotation
     SMTP_*, SMS_*, EXPERTS_*, AUDIT_*, NOTIFY_*, INTAKE_*, FUNDING_*, REVIEW_*  passed to the services as strings
     OUTBOX_POLL_SECONDS      1.0   OUTBOX_LINGER_SECONDS 0.01 (pause after a commit's wake-up while commits come closer than it)
@@ -103,6 +105,7 @@ def nameko_config(service: str) -> dict:
         "EVENT_BATCH_SIZE": int(env("EVENT_BATCH_SIZE", "0")) or None,
         "EVENT_RETRY_BASE_SECONDS": float(env("EVENT_RETRY_BASE_SECONDS", "0.5")),
         "QUORUM_QUEUES": env("QUORUM_QUEUES", "0") == "1",
+        "PG_PREPARED_STATEMENTS": env("PG_PREPARED_STATEMENTS", "on") != "off",
     }
     # Service-specific settings (SMTP_HOST, EXPERTS_ID_HASH_KEY, NOTIFY_DELIVERY_SECONDS, ...) pass through
     # as strings; each service reads and converts its own in setup().

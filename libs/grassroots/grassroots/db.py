@@ -43,7 +43,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from .context import Actor, correlation_id_of
 from .events import make_envelope
-from .pgtx import TxConnection
+from .pgtx import PreparedOff, TxConnection
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -116,10 +116,11 @@ def make_base():
 
 
 def create_engine(url: str | sa.URL, pool_size: int = 10, settings: dict[str, str] | None = None,
-                  max_overflow: int | None = None) -> sa.Engine:
+                  max_overflow: int | None = None, prepared_statements: bool = True) -> sa.Engine:
     """The service's engine: ``pool_size`` connections kept, as many again (or ``max_overflow``) opened under load;
     ``settings`` are PostgreSQL parameters every connection of this engine starts with (added to any ``options``
-    the URL carries)."""
+    the URL carries); ``prepared_statements`` (PostgreSQL): statements run often are prepared per connection
+    (``grassroots.pgtx``; off behind a pooler in transaction mode)."""
     url = sa.engine.make_url(url)
     if url.get_backend_name() == "sqlite":
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -146,7 +147,7 @@ def create_engine(url: str | sa.URL, pool_size: int = 10, settings: dict[str, st
     options: dict = {}
     if url.get_backend_name() == "postgresql" and "psycopg2" in url.get_driver_name():
         # transaction control sent with the statements (grassroots.pgtx), not in round trips of its own
-        options["connect_args"] = {"connection_factory": TxConnection}
+        options["connect_args"] = {"connection_factory": TxConnection if prepared_statements else PreparedOff}
         options["executemany_mode"] = "values_plus_batch"
         options["use_native_hstore"] = False   # no hstore here: spares a catalogue query per new connection
     if settings:
@@ -440,7 +441,8 @@ class Database(DependencyProvider):
         cfg = self.container.config
         self.source = self.source or self.container.service_name
         url = cfg.get("DATABASE_URL") or "sqlite://"
-        self.engine = create_engine(url, pool_size=int(cfg.get("max_workers", 10)) + 2)
+        self.engine = create_engine(url, pool_size=int(cfg.get("max_workers", 10)) + 2,
+                                    prepared_statements=cfg.get("PG_PREPARED_STATEMENTS", True))
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False,
                                          info={"metadata": self.base.metadata})
         self.read_sessionmaker = sessionmaker(bind=self.engine.execution_options(read_only=True),

@@ -15,8 +15,23 @@ order and stops at the first error, which leaves the transaction open and failed
 before ``commit()``/``rollback()`` is refused (it would otherwise run outside the transaction).
 
 Only the round trips go: the server runs the same BEGIN, statements and COMMIT, in the same order.
+
+Prepared statements: a statement text run ``prepare_after`` times on a connection is prepared on the server
+(``PREPARE``) and from then on sent as ``EXECUTE name(values)``: the server parses and plans it once per
+connection instead of on every call (planning the submission's locking read cost 0.25 ms of its 0.5). The
+values are still interpolated by psycopg2, as before; the server coerces each to the type it inferred for the
+parameter from the statement. A statement is prepared outside any transaction, in a round trip of its own at
+the start of the connection's next transaction (once per connection and statement), so a statement the server
+refuses to prepare (a parameter whose type it cannot infer) harms nothing and simply stays unprepared. Only
+single SELECT/INSERT/UPDATE/DELETE/WITH statements from ``str`` queries with psycopg2's placeholders are
+prepared (a unit of work's ``;COMMIT`` stays outside), never those of named (server-side) cursors; at most
+``MAX_PREPARED`` per connection. ``PreparedOff`` (``PG_PREPARED_STATEMENTS=off``) never prepares: for a
+pooler that does not keep a server connection per client connection (PgBouncer in transaction mode).
 """
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
 
 import psycopg2
 import psycopg2.extensions as ext
@@ -26,9 +41,51 @@ class TransactionEnded(psycopg2.InterfaceError):
     """A statement after ``committed_by_statement`` and before the caller's ``commit()``: a programming error."""
 
 
+_MARK = re.compile(r"%\((\w+)\)s|%s|%%|%")
+_PREPARABLE = ("select", "insert", "update", "delete", "with")
+_COMMIT = ";COMMIT"
+
+
+def server_form(sql: str, vars) -> tuple[str, str] | None:
+    """``sql`` with psycopg2's placeholders as the server's ``$n`` parameters, and the argument list of its
+    ``EXECUTE`` with the same placeholders (a name used twice is one parameter); None for what is not one
+    preparable statement."""
+    head = sql.lstrip()[:7].lower()
+    if not head.startswith(_PREPARABLE) or ";" in sql or "$" in sql:
+        return None
+    if not vars:
+        # psycopg2 sends the text as it is, without turning %% into % (or formats it with nothing)
+        return (sql, "") if "%" not in sql else None
+    named = isinstance(vars, Mapping)
+    out, args, index, last = [], [], {}, 0
+    for m in _MARK.finditer(sql):
+        out.append(sql[last:m.start()])
+        last = m.end()
+        token, name = m.group(0), m.group(1)
+        if token == "%%":
+            out.append("%")
+        elif token == "%" or (name is not None) != named:
+            return None        # psycopg2 refuses it: leave the error to it
+        elif name is not None:
+            if name not in index:
+                args.append(f"%({name})s")
+                index[name] = len(args)
+            out.append(f"${index[name]}")
+        else:
+            args.append("%s")
+            out.append(f"${len(args)}")
+    out.append(sql[last:])
+    return "".join(out), ("(" + ", ".join(args) + ")") if args else ""
+
+
 class TxCursor(ext.cursor):
     def execute(self, query, vars=None):
-        return super().execute(self.connection._with_begin(self, query), vars)
+        conn = self.connection
+        if conn.prepare_after and self.name is None and isinstance(query, str):
+            query = conn._prepared_text(query, vars)
+            if query[:10].lower() in ("discard al", "deallocate"):
+                conn.forget_prepared()
+        return super().execute(conn._with_begin(self, query), vars)
 
     def executemany(self, query, vars_list):
         self.connection._begin_alone(self)
@@ -55,12 +112,68 @@ class TxConnection(ext.connection):
     """A psycopg2 connection with psycopg2's transaction semantics and none of its transaction round trips
     (see the module's text). Use as ``psycopg2.connect(dsn, connection_factory=TxConnection)``."""
 
+    prepare_after = 3      # runs of one statement text on this connection before it is prepared; 0: never
+    MAX_PREPARED = 200     # prepared statements per connection
+    MAX_COUNTED = 2000     # statement texts counted per connection (texts seen once are most of them)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.autocommit = True        # psycopg2 sends no BEGIN of its own; this class does
         self.cursor_factory = TxCursor
         self._in_tx = False           # a BEGIN has been sent and no COMMIT/ROLLBACK since
         self._ended = False           # committed by committed_by_statement; the caller's commit() is still due
+        self._texts: dict[str, int | str | None] = {}   # query -> runs so far, its EXECUTE text, or None: never
+        self._names: dict[str, str] = {}    # server-side statement text -> prepared statement's name
+        self._due: list[tuple] = []          # (query, server text, EXECUTE arguments, suffix) to prepare
+
+    # -- prepared statements ----------------------------------------------------------------------------
+    def _prepared_text(self, query: str, vars) -> str:
+        """What to send for ``query``: its ``EXECUTE`` once prepared, else the query (counting its runs)."""
+        if self._due and not self._in_tx and not self._ended:
+            self._prepare_due()
+        seen = self._texts.get(query, 0)
+        if isinstance(seen, str):
+            return seen
+        if seen is None:
+            return query
+        if seen == 0 and len(self._texts) >= self.MAX_COUNTED:
+            return query
+        seen += 1
+        self._texts[query] = seen
+        if seen == self.prepare_after:
+            body, suffix = (query[:-len(_COMMIT)], _COMMIT) if query.endswith(_COMMIT) else (query, "")
+            form = server_form(body, vars)
+            if form is None:
+                self._texts[query] = None
+            else:
+                self._due.append((query, *form, suffix))   # prepared outside a transaction: see the module
+        return query
+
+    def _prepare_due(self) -> None:
+        due, self._due = self._due, []
+        for query, text, args, suffix in due:
+            name = self._names.get(text)
+            if name is None:
+                if len(self._names) >= self.MAX_PREPARED:
+                    self._texts[query] = None
+                    continue
+                name = f"gr_{len(self._names) + 1}"
+                try:
+                    with super().cursor(cursor_factory=ext.cursor) as cur:
+                        cur.execute(f"PREPARE {name} AS {text}")
+                except psycopg2.Error:
+                    if self.closed:
+                        raise
+                    self._texts[query] = None   # e.g. a parameter whose type the server cannot infer
+                    continue
+                self._names[text] = name
+            self._texts[query] = f"EXECUTE {name}{args}{suffix}"
+
+    def forget_prepared(self) -> None:
+        """After ``DISCARD ALL`` or ``DEALLOCATE ALL`` on this connection: prepare again from scratch."""
+        self._texts.clear()
+        self._names.clear()
+        self._due.clear()
 
     def set_isolation_level(self, level):
         # psycopg2 would switch autocommit off and send its own BEGIN, beside this class's
@@ -120,3 +233,9 @@ class TxConnection(ext.connection):
         ``rollback()`` ends it: call this only after success.)"""
         self._in_tx = False
         self._ended = True
+
+
+class PreparedOff(TxConnection):
+    """``TxConnection`` that never prepares a statement (``PG_PREPARED_STATEMENTS=off``)."""
+
+    prepare_after = 0

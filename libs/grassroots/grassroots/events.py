@@ -80,7 +80,7 @@ def headers_for_outbox(worker_ctx, actor: Actor | None, correlation_id: str | No
     return headers
 
 
-def _claiming_engine(engine: sa.Engine) -> sa.Engine:
+def _claiming_engine(engine: sa.Engine, prepared_statements: bool = True) -> sa.Engine:
     """PostgreSQL: the relay's own connection, on which the claim walks the index of unpublished rows with a plain
     index scan. Publishing a row leaves its index entry behind until a vacuum; a plain scan marks the entries it
     finds dead, so the next claim skips them, while a bitmap scan (the planner's choice for a few rows) marks
@@ -91,7 +91,10 @@ def _claiming_engine(engine: sa.Engine) -> sa.Engine:
         return engine
     from .db import create_engine
     # one connection: the relay claims from one green thread (deploy/README.md counts it per replica)
-    return create_engine(engine.url, pool_size=1, max_overflow=0, settings={"enable_bitmapscan": "off"})
+    # Its commits need not wait for the WAL flush: a mark lost in a crash only republishes rows the consumers'
+    # inboxes already dedupe (the rows themselves were committed by the services' own, synchronous, commits).
+    return create_engine(engine.url, pool_size=1, max_overflow=0, prepared_statements=prepared_statements,
+                         settings={"enable_bitmapscan": "off", "synchronous_commit": "off"})
 
 
 class OutboxRelay:
@@ -122,7 +125,7 @@ class OutboxRelay:
                                 .returning(t.c.seq, t.c.event_id, t.c.source, t.c.event_type, t.c.body, t.c.headers))
         self._mark_stmt = (t.update().where(t.c.seq.in_(sa.bindparam("seqs", expanding=True)))
                            .values(published_at=sa.bindparam("now"), attempts=t.c.attempts + 1))
-        self._claim_engine = _claiming_engine(engine)
+        self._claim_engine = _claiming_engine(engine, config.get("PG_PREPARED_STATEMENTS", True))
         self.amqp_uri = config["AMQP_URI"]
         self.poll = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
         self.linger = float(config.get("OUTBOX_LINGER_SECONDS", 0.01))

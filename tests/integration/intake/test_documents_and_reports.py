@@ -57,6 +57,8 @@ def test_a_file_that_is_no_pdf_jpeg_or_png_is_rejected_and_does_not_count(intake
     with pytest.raises(DomainError) as exc:
         intake.call(unit["user"], "submit_application", app["id"])
     assert exc.value.code == "documents_missing"
+    assert intake.status_of(app["id"]) == "draft"     # refused after its UPDATE was sent: rolled back
+    assert intake.events("application_submitted") == []
 
 
 def _call_with_extra_attachment(intake, kit):

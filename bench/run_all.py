@@ -40,15 +40,15 @@ import scenario  # noqa: E402
 from scenario_forms import demo_uscc  # noqa: E402
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-LEVELS = (1, 10, 50)
-PER_LEVEL = {1: 200, 10: 200, 50: 300}   # 1 client: 200, so a round lasts seconds, not one
+LEVELS = tuple(int(x) for x in os.environ.get("BENCH_LEVELS", "1,10,50").split(","))   # BENCH_LEVELS=1: one level, for profiling
+PER_LEVEL = {c: {1: 200, 10: 200}.get(c, 300) for c in LEVELS}   # 1 client: 200, so a round lasts seconds, not one
 STEADY_RATE, STEADY_COUNT = 20, 100
 SCALE_BACKLOG = 2000   # events drained by one, then two review replicas
 N_SATURATION = 300
 REPEAT = 3   # interleaved repetitions of each suite measurement and its baseline; medians reported
 CONSUMERS = ("review", "notify", "experts")   # the consumers of application_submitted
 if os.environ.get("BENCH_QUICK") == "1":   # profiling runs: a few submissions, the full event burst
-    PER_LEVEL, STEADY_COUNT, SCALE_BACKLOG, REPEAT = {1: 10, 10: 20, 50: 50}, 20, 300, 1
+    PER_LEVEL, STEADY_COUNT, SCALE_BACKLOG, REPEAT = {c: {1: 10, 10: 20}.get(c, 50) for c in LEVELS}, 20, 300, 1
 
 
 def median_row(rows: list[dict]) -> dict:

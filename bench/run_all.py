@@ -199,7 +199,7 @@ def main() -> int:
         admin_pg.cursor().execute(f'CREATE DATABASE "{name}"')
         dbs[svc] = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     data = ROOT / "var" / "bench"
-    suite = localsuite.LocalSuite(data, amqp, database_urls=dbs, extra_env={**{k: os.environ[k] for k in ("EVENT_BATCH_SIZE", "MAX_WORKERS", "OUTBOX_LINGER_SECONDS") if os.environ.get(k)},
+    suite = localsuite.LocalSuite(data, amqp, database_urls=dbs, extra_env={**{k: os.environ[k] for k in ("EVENT_BATCH_SIZE", "MAX_WORKERS", "OUTBOX_LINGER_SECONDS", "PG_PREPARED_STATEMENTS") if os.environ.get(k)},
                                                                             "LOG_LEVEL": "WARNING",
                                                                             "OUTBOX_POLL_SECONDS": "0.5"})
     raw_db = f"grbench_raw_{uuid.uuid4().hex[:6]}"

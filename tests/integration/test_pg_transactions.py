@@ -228,15 +228,19 @@ def test_with_prepared_statements_off_nothing_is_prepared(database_url):
         engine.dispose()
 
 
+def _run_until_prepared(conn, query) -> None:
+    for _ in range(4):
+        with conn.begin():
+            assert conn.execute(query, {"id": 1}).scalar() == "a"
+    assert len(_prepared(conn)) == 1
+    conn.rollback()
+
+
 def test_deallocate_all_forgets_the_prepared_statements_and_they_are_prepared_again(pg):
     engine, _metadata, _other = pg
     query = sa.text("SELECT v FROM item WHERE id = :id")
     with engine.connect() as conn:
-        for _ in range(4):
-            with conn.begin():
-                assert conn.execute(query, {"id": 1}).scalar() == "a"
-        assert len(_prepared(conn)) == 1
-        conn.rollback()
+        _run_until_prepared(conn, query)
         conn.exec_driver_sql("DEALLOCATE ALL")
         conn.rollback()
         for _ in range(4):
@@ -244,3 +248,17 @@ def test_deallocate_all_forgets_the_prepared_statements_and_they_are_prepared_ag
                 assert conn.execute(query, {"id": 2}).scalar() == "b"
         assert _prepared(conn) == ["PREPARE gr_1 AS SELECT v FROM item WHERE id = $1"]
         conn.rollback()
+
+
+def test_after_a_migration_changes_a_returned_column_s_type_the_statement_runs_unprepared(pg):
+    engine, _metadata, other = pg
+    query = sa.text("SELECT v FROM item WHERE id = :id")
+    with engine.connect() as conn:
+        _run_until_prepared(conn, query)
+        _other_sees(other, "ALTER TABLE item ALTER COLUMN v TYPE varchar(20) USING v::varchar(20); SELECT 1")
+        # the transaction under way when the schema changed fails, as it would have without prepared statements
+        with pytest.raises(sa.exc.NotSupportedError, match="cached plan must not change result type"):
+            with conn.begin():
+                conn.execute(query, {"id": 1})
+        with conn.begin():      # the next one runs the statement unprepared
+            assert conn.execute(query, {"id": 2}).scalar() == "b"

@@ -34,6 +34,7 @@ import re
 from collections.abc import Mapping
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions as ext
 
 
@@ -78,14 +79,26 @@ def server_form(sql: str, vars) -> tuple[str, str] | None:
     return "".join(out), ("(" + ", ".join(args) + ")") if args else ""
 
 
+_STALE_PLAN = "cached plan must not change result type"
+
+
 class TxCursor(ext.cursor):
     def execute(self, query, vars=None):
         conn = self.connection
-        if conn.prepare_after and self.name is None and isinstance(query, str):
-            query = conn._prepared_text(query, vars)
-            if query[:10].lower() in ("discard al", "deallocate"):
-                conn.forget_prepared()
-        return super().execute(conn._with_begin(self, query), vars)
+        if not (conn.prepare_after and self.name is None and isinstance(query, str)):
+            return super().execute(conn._with_begin(self, query), vars)
+        sent = conn._prepared_text(query, vars)
+        if sent[:10].lower() in ("discard al", "deallocate"):
+            conn.forget_prepared()
+        try:
+            return super().execute(conn._with_begin(self, sent), vars)
+        except psycopg2.errors.FeatureNotSupported as exc:
+            # A migration changed the type of a column the prepared statement returns: this transaction has
+            # failed, as it would have had the change come while it ran; the statement runs unprepared from
+            # the next one on (the caller's retry, the event's redelivery).
+            if sent is not query and _STALE_PLAN in str(exc):
+                conn._texts[query] = None
+            raise
 
     def executemany(self, query, vars_list):
         self.connection._begin_alone(self)

@@ -228,11 +228,11 @@ def test_with_prepared_statements_off_nothing_is_prepared(database_url):
         engine.dispose()
 
 
-def _run_until_prepared(conn, query) -> None:
+def _run_until_prepared(conn, query, id_=1, v="a") -> None:
     for _ in range(4):
         with conn.begin():
-            assert conn.execute(query, {"id": 1}).scalar() == "a"
-    assert len(_prepared(conn)) == 1
+            assert conn.execute(query, {"id": id_}).scalar() == v
+    assert _prepared(conn) == ["PREPARE gr_1 AS SELECT v FROM item WHERE id = $1"]
     conn.rollback()
 
 
@@ -243,11 +243,7 @@ def test_deallocate_all_forgets_the_prepared_statements_and_they_are_prepared_ag
         _run_until_prepared(conn, query)
         conn.exec_driver_sql("DEALLOCATE ALL")
         conn.rollback()
-        for _ in range(4):
-            with conn.begin():
-                assert conn.execute(query, {"id": 2}).scalar() == "b"
-        assert _prepared(conn) == ["PREPARE gr_1 AS SELECT v FROM item WHERE id = $1"]
-        conn.rollback()
+        _run_until_prepared(conn, query, 2, "b")
 
 
 def test_after_a_migration_changes_a_returned_column_s_type_the_statement_runs_unprepared(pg):

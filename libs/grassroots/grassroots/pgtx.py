@@ -88,7 +88,7 @@ class TxCursor(ext.cursor):
         if not (conn.prepare_after and self.name is None and isinstance(query, str)):
             return super().execute(conn._with_begin(self, query), vars)
         sent = conn._prepared_text(query, vars)
-        if sent[:10].lower() in ("discard al", "deallocate"):
+        if sent is query and query[:10].lower() == "deallocate":
             conn.forget_prepared()
         try:
             return super().execute(conn._with_begin(self, sent), vars)
@@ -183,7 +183,8 @@ class TxConnection(ext.connection):
             self._texts[query] = f"EXECUTE {name}{args}{suffix}"
 
     def forget_prepared(self) -> None:
-        """After ``DISCARD ALL`` or ``DEALLOCATE ALL`` on this connection: prepare again from scratch."""
+        """After ``DEALLOCATE`` on this connection: prepare again from scratch. (``DISCARD ALL`` cannot run here:
+        it refuses a transaction block, and every statement of this connection runs in one.)"""
         self._texts.clear()
         self._names.clear()
         self._due.clear()

@@ -58,14 +58,20 @@ def round_trips():
     ext.set_wait_callback(previous)
 
 
-def test_a_unit_of_work_spends_one_round_trip_per_statement_and_none_on_begin_or_commit(pg, round_trips):
-    engine, metadata, other = pg
+def _counted_uow(engine, metadata, round_trips):
+    """A unit of work on a connection made (and its set-up queries sent) before the count starts from zero."""
     engine.dispose()   # connections made from here on are made with the counting wait callback
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT 1"))
         conn.rollback()
     uow = _uow(engine, metadata)
     round_trips.clear()
+    return uow
+
+
+def test_a_unit_of_work_spends_one_round_trip_per_statement_and_none_on_begin_or_commit(pg, round_trips):
+    engine, metadata, other = pg
+    uow = _counted_uow(engine, metadata, round_trips)
     with uow.session.begin():
         uow.session.execute(sa.text("SELECT v FROM item WHERE id = 1 FOR UPDATE")).all()
         uow.session.execute(sa.text("UPDATE item SET v = 'A' WHERE id = 1"))
@@ -258,3 +264,72 @@ def test_after_a_migration_changes_a_returned_column_s_type_the_statement_runs_u
                 conn.execute(query, {"id": 1})
         with conn.begin():      # the next one runs the statement unprepared
             assert conn.execute(query, {"id": 2}).scalar() == "b"
+
+
+# -- statements sent ahead ---------------------------------------------------------------------------------
+def test_a_statement_sent_ahead_travels_with_the_next_one_and_runs_first(pg, round_trips):
+    engine, metadata, other = pg
+    uow = _counted_uow(engine, metadata, round_trips)
+    with uow.session.begin():
+        uow.execute_ahead(sa.text("SELECT v FROM item WHERE id = 1 FOR UPDATE"))
+        uow.execute_ahead(sa.text("UPDATE item SET v = :v WHERE id = 2"), {"v": "50% off"})
+        # the read runs after the UPDATE sent ahead of it: it sees it
+        assert uow.session.execute(sa.text("SELECT v FROM item ORDER BY id")).scalars().all() == ["a", "50% off"]
+        assert _other_sees(other, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                                  "WHERE c.relname = 'item' AND l.mode = 'RowShareLock'") == [(1,)]
+        uow.execute_ahead(sa.text("UPDATE item SET v = 'A' WHERE id = 1"))
+        uow.publish("item_changed", {"id": 1})
+        uow.flush_outbox(commit=True)
+    uow.session.close()
+    # BEGIN + lock + UPDATE + read in one; UPDATE + outbox INSERT + COMMIT in the other
+    assert len([c for c in round_trips if c is not other]) == 2
+    assert _other_sees(other, "SELECT v FROM item ORDER BY id") == [("A",), ("50% off",)]
+
+
+def test_a_statement_sent_ahead_is_sent_by_commit_and_dropped_by_rollback(pg):
+    engine, metadata, other = pg
+    with engine.connect() as conn:
+        conn.execute(sa.text("UPDATE item SET v = 'kept' WHERE id = 1"), execution_options={"send_ahead": True})
+        assert _other_sees(other, "SELECT v FROM item WHERE id = 1") == [("a",)]   # not sent yet
+        conn.commit()
+        conn.execute(sa.text("UPDATE item SET v = 'dropped' WHERE id = 2"), execution_options={"send_ahead": True})
+        conn.rollback()
+    assert _other_sees(other, "SELECT v FROM item ORDER BY id") == [("kept",), ("b",)]
+
+
+def test_the_error_of_a_statement_sent_ahead_is_raised_by_the_next_and_nothing_is_written(pg):
+    engine, metadata, other = pg
+    uow = _uow(engine, metadata)
+    with pytest.raises(sa.exc.IntegrityError):
+        with uow.session.begin():
+            uow.execute_ahead(sa.text("UPDATE item SET v = 'x' WHERE id = 1"))
+            uow.execute_ahead(sa.text("INSERT INTO item VALUES (2, 'duplicate')"))
+            uow.session.execute(sa.text("SELECT 1"))
+    uow.session.close()
+    assert _other_sees(other, "SELECT v FROM item ORDER BY id") == [("a",), ("b",)]
+
+
+def test_a_read_after_a_lock_sent_ahead_sees_what_the_lock_s_previous_holder_committed(pg):
+    """The quota's guarantee: the read travels in the lock's query string, yet is a statement of its own, with
+    a snapshot taken once the lock was granted (READ COMMITTED)."""
+    import threading
+    engine, metadata, other = pg
+    holder = psycopg2.connect(engine.url.render_as_string(hide_password=False).replace("+psycopg2", ""))
+    cur = holder.cursor()
+    cur.execute("SELECT v FROM item WHERE id = 1 FOR UPDATE")
+    cur.execute("INSERT INTO item VALUES (3, 'committed while we waited')")
+    seen = {}
+
+    def waiter():
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT id FROM item WHERE id = 1 FOR UPDATE"), execution_options={"send_ahead": True})
+            seen["rows"] = conn.execute(sa.text("SELECT count(*) FROM item")).scalar()
+            conn.commit()
+    t = threading.Thread(target=waiter)
+    t.start()
+    t.join(0.5)
+    assert t.is_alive()                  # waiting for the lock
+    holder.commit()
+    t.join(10)
+    holder.close()
+    assert seen["rows"] == 3

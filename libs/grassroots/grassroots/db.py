@@ -158,8 +158,17 @@ def create_engine(url: str | sa.URL, pool_size: int = 10, settings: dict[str, st
             ([given] if given else []) + [f"-c {name}={value}" for name, value in settings.items()])
     engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size if max_overflow is None else max_overflow,
                               pool_recycle=1800, **options)
+    if "connect_args" in options and "connection_factory" in options["connect_args"]:
+        sa.event.listen(engine, "before_cursor_execute", _send_ahead)
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
     return engine
+
+
+def _send_ahead(conn, cursor, statement, parameters, context, executemany):
+    """The ``send_ahead`` execution option: the statement travels with the connection's next one
+    (``grassroots.pgtx``, "Statements sent ahead"); see ``UnitOfWork.execute_ahead``."""
+    if context is not None and not executemany and context.execution_options.get("send_ahead"):
+        cursor.send_ahead = True
 
 
 #: A pooled connection idle for longer than this is tested with ``SELECT 1`` before use.
@@ -235,6 +244,13 @@ class UnitOfWork:
             created_at=utcnow(), attempts=0))
         self.events.append(envelope)
         return envelope
+
+    def execute_ahead(self, statement, params: dict | None = None) -> None:
+        """Run a Core statement whose result, row count and error the caller does not need apart (a lock taken
+        before a read, an UPDATE before the last write): on PostgreSQL it travels with the transaction's next
+        statement, in its round trip (``grassroots.pgtx``), and its error is raised there; elsewhere it runs
+        now. Either way it runs before every statement issued after it, in this transaction."""
+        self.session.connection().execute(statement, params or {}, execution_options={"send_ahead": True})
 
     def flush_outbox(self, commit: bool = False) -> None:
         """Write the queued events in one statement (one round trip however many events). With ``commit``,

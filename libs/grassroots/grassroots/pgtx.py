@@ -27,6 +27,15 @@ single SELECT/INSERT/UPDATE/DELETE/WITH statements from ``str`` queries with psy
 prepared (a unit of work's ``;COMMIT`` stays outside), never those of named (server-side) cursors; at most
 ``MAX_PREPARED`` per connection. ``PreparedOff`` (``PG_PREPARED_STATEMENTS=off``) never prepares: for a
 pooler that does not keep a server connection per client connection (PgBouncer in transaction mode).
+
+Statements sent ahead: a statement whose result the caller does not need (a lock taken before a read, an UPDATE
+before the unit of work's last write) can wait for the next statement and travel in its query string, in order,
+one round trip for both (``TxCursor.send_ahead``; SQLAlchemy's ``send_ahead`` execution option sets it, see
+``grassroots.db``). Each statement of a query string still gets its own snapshot under READ COMMITTED, so a read
+sent after a lock sees what the lock's previous holder committed. What the caller gives up: the statement's
+result and row count, and its error, which is raised by the statement it travelled with (the transaction fails
+either way). A transaction rolled back before the next statement never sends it; ``commit()`` sends what is
+still waiting together with the ``COMMIT``.
 """
 from __future__ import annotations
 
@@ -83,15 +92,23 @@ _STALE_PLAN = "cached plan must not change result type"
 
 
 class TxCursor(ext.cursor):
+    send_ahead = False   # set on a cursor: its next execute() waits for the connection's next statement
+
     def execute(self, query, vars=None):
         conn = self.connection
+        if self.send_ahead and self.name is None and isinstance(query, str):
+            self.send_ahead = False
+            conn._check_open()
+            sent = conn._prepared_text(query, vars) if conn.prepare_after else query
+            conn._ahead.append(sent if vars is None else self.mogrify(sent, vars).decode(conn._codec))
+            return None
         if not (conn.prepare_after and self.name is None and isinstance(query, str)):
-            return super().execute(conn._with_begin(self, query), vars)
+            return super().execute(conn._with_begin(self, query, vars), vars)
         sent = conn._prepared_text(query, vars)
         if sent is query and query[:10].lower() == "deallocate":
             conn.forget_prepared()
         try:
-            return super().execute(conn._with_begin(self, sent), vars)
+            return super().execute(conn._with_begin(self, sent, vars), vars)
         except psycopg2.errors.FeatureNotSupported as exc:
             # A migration changed the type of a column the prepared statement returns: this transaction has
             # failed, as it would have had the change come while it ran; the statement runs unprepared from
@@ -138,6 +155,8 @@ class TxConnection(ext.connection):
         self._texts: dict[str, int | str | None] = {}   # query -> runs so far, its EXECUTE text, or None: never
         self._names: dict[str, str] = {}    # server-side statement text -> prepared statement's name
         self._due: list[tuple] = []          # (query, server text, EXECUTE arguments, suffix) to prepare
+        self._ahead: list[str] = []          # statements sent ahead: final text, waiting for the next statement
+        self._codec = ext.encodings.get(self.encoding, "utf-8")
 
     # -- prepared statements ----------------------------------------------------------------------------
     def _prepared_text(self, query: str, vars) -> str:
@@ -203,24 +222,39 @@ class TxConnection(ext.connection):
             raise TransactionEnded("the transaction was committed with its last statement; "
                                    "call commit() or rollback() before the next statement")
 
-    def _with_begin(self, cursor, query):
+    def _with_begin(self, cursor, query, vars=None):
         self._check_open()
+        if self._ahead and (cursor.name is not None or not isinstance(query, str)):
+            self._begin_alone(cursor)   # a named cursor's DECLARE or a Composable: what waits goes alone first
+        ahead = ""
+        if self._ahead:
+            ahead, self._ahead = ";".join(self._ahead) + ";", []
+            if vars is not None:
+                ahead = ahead.replace("%", "%%")   # the query string is formatted once more with the values
         if self._in_tx:
-            return query
+            return ahead + query if ahead else query
         if isinstance(query, (str, bytes)):
             self._in_tx = True
-            return ("BEGIN;" if isinstance(query, str) else b"BEGIN;") + query
+            return ("BEGIN;" + ahead if isinstance(query, str) else b"BEGIN;") + query
         self._begin_alone(cursor)     # a psycopg2.sql.Composable: sent as it is, after its own BEGIN
         return query
 
     def _begin_alone(self, cursor) -> None:
         self._check_open()
+        ahead, self._ahead = self._ahead, []
         if not self._in_tx:
             self._in_tx = True
-            ext.cursor.execute(cursor, "BEGIN")
+            ext.cursor.execute(cursor, ";".join(["BEGIN", *ahead]))
+        elif ahead:
+            ext.cursor.execute(cursor, ";".join(ahead))
 
     # -- its end ----------------------------------------------------------------------------------------
     def _end(self, command: str) -> None:
+        ahead, self._ahead = self._ahead, []
+        if ahead and command == "COMMIT":
+            # statements still waiting are sent with the COMMIT (a ROLLBACK drops them unsent)
+            command = ";".join([*([] if self._in_tx else ["BEGIN"]), *ahead, command])
+            self._in_tx = True
         if self._in_tx:
             # whatever the outcome, the server's transaction is over (a failed COMMIT rolls back) or the
             # connection is broken, and SQLAlchemy invalidates it

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from grassroots.context import Actor
@@ -333,9 +334,9 @@ def application_page(session, actor: Actor, filters: dict) -> dict:
 
 # Built once with bound parameters (building a statement and its cache key per call costs more CPU than
 # running it): the unit's applications counting for the quota, an application's stored documents, and the
-# submission's two reads: the draft with its unit and call, both rows locked; its documents with the count.
-# The count's parameters are named apart from the application's columns: given with the submission's UPDATE below,
-# a parameter named as a column of the updated table would be taken as a value to SET.
+# submission's statements (below).
+# The count's parameters are named apart from the application's columns: given with the submission's UPDATE, a
+# parameter named as a column of the updated table would be taken as a value to SET.
 _COUNTING = sa.select(sa.func.count()).select_from(Application).where(
     Application.call_id == sa.bindparam("quota_call_id"),
     Application.programme_code == sa.bindparam("quota_programme_code"),
@@ -343,19 +344,31 @@ _COUNTING = sa.select(sa.func.count()).select_from(Application).where(
 _STORED_DOCS = sa.select(Document).where(
     Document.application_id == sa.bindparam("application_id"), Document.purpose == sa.bindparam("purpose"),
     Document.status == "stored").order_by(Document.created_at)
-_SUBMIT_LOCK = (sa.select(Application, Unit, Call)
-                .join(Unit, Unit.id == Application.unit_id).join(Call, Call.id == Application.call_id)
-                .where(Application.id == sa.bindparam("application_id"))
-                .with_for_update(of=[Application.__table__, Unit.__table__]))
-_SUBMIT_DOCS_AND_COUNT = _STORED_DOCS.add_columns(_COUNTING.scalar_subquery())
 _APPLICATION = Application.__table__
+# A submission is two round trips on PostgreSQL. The first carries two statements: the lock on the draft (one
+# draft submitted twice at once is submitted once) and on its unit (submissions of one unit are serialised for
+# the quota count), sent ahead of the read; then the read, a statement of its own and so, under READ COMMITTED,
+# with a snapshot taken after the locks were granted: it sees every submission committed by the transaction
+# that held the unit before us (the quota, race-free). The read brings the draft, its unit, its call, its stored
+# documents (one row each, or one row without) and the unit's applications counting for the quota. The second
+# carries the draft's UPDATE (a pre-built statement: the ORM's flush of four attributes cost a tenth of intake's
+# CPU per submission), the outbox row and the COMMIT.
+_SUBMIT_LOCK = (sa.select(_APPLICATION.c.id).join(Unit.__table__, Unit.__table__.c.id == _APPLICATION.c.unit_id)
+                .where(_APPLICATION.c.id == sa.bindparam("application_id"))
+                .with_for_update(of=[_APPLICATION, Unit.__table__]))
+_Counted = aliased(Application)
+_SUBMIT_READ = (sa.select(Application, Unit, Call, Document, sa.select(sa.func.count()).select_from(_Counted).where(
+                    _Counted.call_id == Application.call_id, _Counted.programme_code == Application.programme_code,
+                    _Counted.unit_id == Application.unit_id, _Counted.status.in_(COUNTING))
+                    .correlate(Application).scalar_subquery())
+                .join(Unit, Unit.id == Application.unit_id).join(Call, Call.id == Application.call_id)
+                .outerjoin(Document, sa.and_(Document.application_id == Application.id,
+                                             Document.purpose == "application", Document.status == "stored"))
+                .where(Application.id == sa.bindparam("application_id"))
+                .order_by(Document.created_at))
 _SUBMITTED = (_APPLICATION.update().where(_APPLICATION.c.id == sa.bindparam("application_id"))
               .values(status=sa.bindparam("status"), submitted_at=sa.bindparam("now"),
                       updated_at=sa.bindparam("now"), report_due_on=sa.bindparam("report_due_on")))
-# PostgreSQL: the documents-and-count read carries the draft's UPDATE (a data-modifying WITH, run once, whose
-# change the read does not see: the count is still that of the unit's other applications), one round trip
-# less per submission. If a rule then refuses the submission, the transaction's rollback undoes the UPDATE.
-_SUBMIT_DOCS_AND_COUNT_UPDATING = _SUBMIT_DOCS_AND_COUNT.add_cte(_SUBMITTED.cte("submitting"))
 
 
 def _counting(session, call_id: str, programme_code: str, unit_id: str) -> int:
@@ -371,12 +384,12 @@ def submit_application(uow, actor: Actor, application_id: str, now: dt.datetime 
     actor.require("applicant_unit")
     s = uow.session
     now = _now(now)
-    # One statement reads the draft, its unit and its call, and locks the draft (one draft submitted twice
-    # at once is submitted once) and the unit: submissions of one unit are serialised for the quota count.
-    found = s.execute(_SUBMIT_LOCK, {"application_id": application_id}).first()
-    if found is None:
+    uow.execute_ahead(_SUBMIT_LOCK, {"application_id": application_id})
+    rows = s.execute(_SUBMIT_READ, {"application_id": application_id}).all()
+    if not rows:
         raise NotFound("application_not_found", "申报材料不存在", {"id": application_id})
-    app, unit, call = found
+    app, unit, call, _doc, used = rows[0]
+    docs = [row[3] for row in rows if row[3] is not None]
     actor.require_unit(app.unit_id)
     rules.check_deadline(call, now)   # late is forfeited: refused, nothing changes
     new_status = rules.transition(app.status, "submit", actor.role)
@@ -384,22 +397,11 @@ def submit_application(uow, actor: Actor, application_id: str, now: dt.datetime 
     rules.validate_form(prog, app.form, strict=True, definition=call)
     end = dreports.activity_end(prog, app.form)
     due = dreports.report_due_date(prog, end) if end else None
-    # The stored documents and, beside each, the unit's counting applications. Quota, race-free: under READ
-    # COMMITTED this statement, issued after the unit's lock was granted, sees every submission committed by
-    # the transaction that held the lock before us. The draft's new values go by a pre-built UPDATE (the ORM's
-    # flush of four attributes cost a tenth of intake's CPU per submission), on PostgreSQL in this statement,
-    # and the loaded row is told them as committed.
-    updating = s.get_bind().dialect.name == "postgresql"
-    params = {"application_id": app.id, "purpose": "application", "quota_call_id": call.id,
-              "quota_programme_code": app.programme_code, "quota_unit_id": unit.id, "status": new_status,
-              "now": now, "report_due_on": due}
-    rows = s.execute(_SUBMIT_DOCS_AND_COUNT_UPDATING if updating else _SUBMIT_DOCS_AND_COUNT, params).all()
-    docs = [doc for doc, _used in rows]
     rules.check_required_documents(prog, {d.kind for d in docs})
-    used = rows[0][1] if rows else _counting(s, call.id, app.programme_code, unit.id)
     rules.check_quota(prog, unit.kind, used)
-    if not updating:
-        s.execute(_SUBMITTED, params)
+    # the loaded row is told the new values as committed: the UPDATE travels with the outbox row
+    uow.execute_ahead(_SUBMITTED, {"application_id": app.id, "status": new_status, "now": now,
+                                   "report_due_on": due})
     for key, value in (("status", new_status), ("submitted_at", now), ("updated_at", now), ("report_due_on", due)):
         set_committed_value(app, key, value)
     uow.publish("application_submitted", application_payload(app, call, unit))

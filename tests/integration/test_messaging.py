@@ -364,9 +364,11 @@ def test_the_relay_claim_walks_past_published_rows_instead_of_reading_them_all(s
     assert claim_scans[0]["Shared Hit Blocks"] < 10, claim_scans[0]
 
 
-def test_the_relay_pauses_only_while_commits_come_closer_together_than_its_pause(service_config):
+def test_the_relay_pauses_only_while_commits_come_closer_together_than_its_pause_and_more_are_under_way(
+        service_config):
     """A commit that comes alone is published at once; commits that follow each other within the pause share
-    the next round, which waits the pause."""
+    the next round, which waits the pause, while another transaction of the process is open; with none open
+    (one client submitting in a loop) they are published at once, however close."""
     import time
 
     from grassroots.events import OutboxRelay
@@ -381,7 +383,8 @@ def test_the_relay_pauses_only_while_commits_come_closer_together_than_its_pause
                 event_id=f"{i:032d}", source="src", event_type="thing_made", body=json.dumps({"id": f"{i:032d}"}),
                 headers="{}", created_at=sa.func.now(), attempts=0))
 
-    relay = OutboxRelay(engine, SourceBase.metadata, cfg)
+    open_transactions = {"n": 1}
+    relay = OutboxRelay(engine, SourceBase.metadata, cfg, busy=lambda: open_transactions["n"] > 0)
     relay.start()
     try:
         eventlet.sleep(0.1)            # the first round found nothing; the relay waits for a wake-up
@@ -397,6 +400,14 @@ def test_the_relay_pauses_only_while_commits_come_closer_together_than_its_pause
         eventlet.sleep(0.8)
         assert relay.backlog() == 2    # the round waits the pause...
         assert wait_for(lambda: relay.backlog() == 0, timeout=5)   # ...and then takes both
+        open_transactions["n"] = 0
+        started = time.monotonic()
+        commit(4)
+        relay.wake()
+        commit(5)
+        relay.wake()                   # as close together, but nothing else under way: no pause
+        assert wait_for(lambda: relay.backlog() == 0, timeout=1.5)
+        assert time.monotonic() - started < 1.5
     finally:
         relay.stop()
         engine.dispose()

@@ -24,7 +24,8 @@ Environment (all optional):
                              a pooler in transaction mode, e.g. PgBouncer's pool_mode=transaction)
     JWT_SECRET_PREVIOUS      accepted for verification during a key rotation
     SMTP_*, SMS_*, EXPERTS_*, AUDIT_*, NOTIFY_*, INTAKE_*, FUNDING_*, REVIEW_*  passed to the services as strings
-    OUTBOX_POLL_SECONDS      1.0   OUTBOX_LINGER_SECONDS 0.01 (pause after a commit's wake-up while commits come closer than it)
+    OUTBOX_POLL_SECONDS      1.0   OUTBOX_LINGER_SECONDS 0.01 (pause after a commit's wake-up while commits come closer than it and
+                                   another transaction of the process is open)
     GC_TUNING                1 (grassroots.serve: gc.freeze after start, gen0 threshold 10,000) | 0 (defaults)
     AUDIT_CHECKPOINT_KEY     base64 Ed25519 private key (funding)
 """

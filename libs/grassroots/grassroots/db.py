@@ -417,6 +417,7 @@ class DatabaseHandle:
         lock = self._provider.write_lock
         if lock is not None:
             lock.acquire()
+        self._provider.open_transactions += 1
         uow = UnitOfWork(session, self._provider.source, actor, correlation_id,
                          headers_for_outbox(ctx, actor, correlation_id))
         try:
@@ -434,6 +435,7 @@ class DatabaseHandle:
                 yield uow
                 uow.flush_outbox(commit=True)
         finally:
+            self._provider.open_transactions -= 1
             session.close()
             if lock is not None:
                 lock.release()
@@ -452,6 +454,7 @@ class Database(DependencyProvider):
         self.read_sessionmaker = None
         self.write_lock = None
         self.relay = None
+        self.open_transactions = 0   # units of work under way in this process (the relay's pause reads it)
 
     def setup(self):
         cfg = self.container.config
@@ -469,7 +472,7 @@ class Database(DependencyProvider):
             self.base.metadata.create_all(self.engine)
         from .events import OutboxRelay
         self.relay = OutboxRelay(self.engine, self.base.metadata, cfg, write_lock=self.write_lock,
-                                 service=self.source)
+                                 service=self.source, busy=lambda: self.open_transactions > 0)
 
     def start(self):
         self.relay.start(self.container)

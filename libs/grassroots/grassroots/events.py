@@ -108,10 +108,11 @@ class OutboxRelay:
     CONFIRM_TIMEOUT = 30.0
 
     def __init__(self, engine: sa.Engine, metadata: sa.MetaData, config: dict, write_lock=None,
-                 service: str = "?"):
+                 service: str = "?", busy=None):
         self.engine = engine
         self.write_lock = write_lock
         self.service = service
+        self.busy = busy   # () -> bool: a transaction of this process is open, so a commit may be coming
         self.table = t = metadata.tables["outbox"]
         # built once: the relay runs after every commit, and building a statement costs more than running it
         pending = (sa.select(t.c.seq, t.c.event_id, t.c.source, t.c.event_type, t.c.body, t.c.headers)
@@ -196,11 +197,14 @@ class OutboxRelay:
             log.warning("outbox_final_flush_failed", error=str(exc))
 
     def should_linger(self) -> bool:
-        """Pause before the next round only while commits come closer together than the pause: then they share
-        one claim-publish-mark round (a PostgreSQL transaction with its WAL flush and a confirmed publish) and
-        the pause pays for itself. A commit that comes alone is published at once: the round costs the same
-        whether it waits or not, and waiting only delays the event."""
-        return self._wake_gap < self.linger   # never with a pause of 0
+        """Pause before the next round only while commits come closer together than the pause, and another
+        transaction of this process is open: then the commits share one claim-publish-mark round (a PostgreSQL
+        transaction with its WAL flush and a confirmed publish) and the pause pays for itself. A commit that
+        comes alone is published at once: the round costs the same whether it waits or not, and waiting only
+        delays the event. So is one whose process has nothing else in hand, however close the commits come
+        (one client submitting in a loop): the round then runs while the reply travels, where a pause would
+        put it in the middle of the next request."""
+        return self._wake_gap < self.linger and (self.busy is None or self.busy())   # never with a pause of 0
 
     def flush(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""

@@ -55,7 +55,7 @@ class Notify:
             sessionmaker=self.maker, write_lock=None, source="notify",
             read_sessionmaker=sessionmaker(bind=self.engine.execution_options(read_only=True),
                                            expire_on_commit=False, info={"metadata": Base.metadata}),
-            on_duplicate=lambda envelope: None, events_committed=lambda count: None)
+            on_duplicate=lambda envelope: None, events_committed=lambda count: None, open_transactions=0)
         ctx = SimpleNamespace(data={}, origin_call_id=None, call_id="test", call_id_stack=["test"],
                               service_name="notify", entrypoint=SimpleNamespace(method_name="on_event"))
         directory = uc.Directory(lambda role: [u for u in USERS if u["role"] == role],

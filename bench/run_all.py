@@ -654,6 +654,11 @@ def print_table(r):
               f"{row['p99_ms']:>7} {row['whole_suite_throughput']:>8} {row['whole_suite_ratio']:>6} "
               f"{row['baseline_throughput']:>8} {row['baseline_p50_ms']:>6} {row['raw_sql_throughput']:>8} "
               f"{row['raw_sql_ratio']:>6} {row['errors'] + row['whole_suite_errors']:>6}")
+    # each alone round beside the baseline round that followed it: the machine's drift between rounds cancels
+    print("each round, alone / the baseline round after it: " + "; ".join(
+        f"x{c} " + " ".join(str(round(a / b, 2)) for a, b in zip(row["runs"]["alone_throughput"],
+                                                                  row["runs"]["baseline_throughput"]))
+        for c, row in r["submit"].items()))
     for c, row in r["submit"].items():
         cpu = row["cpu_ms_per_submission"]
         print(f"CPU ms per submission, alone x{c}: total {round(sum(cpu.values()), 1)}; "

@@ -333,3 +333,19 @@ def test_a_read_after_a_lock_sent_ahead_sees_what_the_lock_s_previous_holder_com
     t.join(10)
     holder.close()
     assert seen["rows"] == 3
+
+
+def test_after_a_migration_a_stale_statement_sent_ahead_runs_unprepared_from_the_next_transaction(pg):
+    engine, _metadata, other = pg
+    query = sa.text("SELECT v FROM item WHERE id = :id")
+    with engine.connect() as conn:
+        _run_until_prepared(conn, query)
+        _other_sees(other, "ALTER TABLE item ALTER COLUMN v TYPE varchar(20) USING v::varchar(20); SELECT 1")
+        with pytest.raises(sa.exc.NotSupportedError, match="cached plan must not change result type"):
+            with conn.begin():
+                conn.execute(query, {"id": 1}, execution_options={"send_ahead": True})
+                conn.execute(sa.text("SELECT 1"))
+        for _ in range(2):      # not once more: the statement sent ahead is no longer sent as EXECUTE
+            with conn.begin():
+                conn.execute(query, {"id": 1}, execution_options={"send_ahead": True})
+                assert conn.execute(sa.text("SELECT v FROM item WHERE id = 2")).scalar() == "b"

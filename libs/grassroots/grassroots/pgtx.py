@@ -96,25 +96,27 @@ class TxCursor(ext.cursor):
 
     def execute(self, query, vars=None):
         conn = self.connection
+        preparable = conn.prepare_after and self.name is None and isinstance(query, str)
         if self.send_ahead and self.name is None and isinstance(query, str):
             self.send_ahead = False
             conn._check_open()
-            sent = conn._prepared_text(query, vars) if conn.prepare_after else query
+            sent = conn._prepared_text(query, vars) if preparable else query
             conn._ahead.append(sent if vars is None else self.mogrify(sent, vars).decode(conn._codec))
+            if sent is not query:
+                conn._ahead_prepared.append(query)
             return None
-        if not (conn.prepare_after and self.name is None and isinstance(query, str)):
-            return super().execute(conn._with_begin(self, query, vars), vars)
-        sent = conn._prepared_text(query, vars)
-        if sent is query and query[:10].lower() == "deallocate":
+        sent = conn._prepared_text(query, vars) if preparable else query
+        if preparable and sent is query and query[:10].lower() == "deallocate":
             conn.forget_prepared()
         try:
             return super().execute(conn._with_begin(self, sent, vars), vars)
         except psycopg2.errors.FeatureNotSupported as exc:
-            # A migration changed the type of a column the prepared statement returns: this transaction has
-            # failed, as it would have had the change come while it ran; the statement runs unprepared from
-            # the next one on (the caller's retry, the event's redelivery).
-            if sent is not query and _STALE_PLAN in str(exc):
-                conn._texts[query] = None
+            # A migration changed the type of a column a prepared statement returns (this one, or one sent
+            # ahead with it): this transaction has failed, as it would have had the change come while it ran;
+            # the statements run unprepared from the next one on (the caller's retry, the event's redelivery).
+            if _STALE_PLAN in str(exc):
+                for stale in ([query] if sent is not query else []) + conn._sent_ahead_prepared:
+                    conn._texts[stale] = None
             raise
 
     def executemany(self, query, vars_list):
@@ -156,6 +158,8 @@ class TxConnection(ext.connection):
         self._names: dict[str, str] = {}    # server-side statement text -> prepared statement's name
         self._due: list[tuple] = []          # (query, server text, EXECUTE arguments, suffix) to prepare
         self._ahead: list[str] = []          # statements sent ahead: final text, waiting for the next statement
+        self._ahead_prepared: list[str] = []          # the queries of those sent as EXECUTE
+        self._sent_ahead_prepared: list[str] = []     # the same, for the statement being sent now
         self._codec = ext.encodings.get(self.encoding, "utf-8")
 
     # -- prepared statements ----------------------------------------------------------------------------
@@ -207,6 +211,7 @@ class TxConnection(ext.connection):
         self._texts.clear()
         self._names.clear()
         self._due.clear()
+        self._ahead_prepared.clear()
 
     def set_isolation_level(self, level):
         # psycopg2 would switch autocommit off and send its own BEGIN, beside this class's
@@ -227,8 +232,10 @@ class TxConnection(ext.connection):
         if self._ahead and (cursor.name is not None or not isinstance(query, str)):
             self._begin_alone(cursor)   # a named cursor's DECLARE or a Composable: what waits goes alone first
         ahead = ""
+        self._sent_ahead_prepared = []
         if self._ahead:
             ahead, self._ahead = ";".join(self._ahead) + ";", []
+            self._sent_ahead_prepared, self._ahead_prepared = self._ahead_prepared, []
             if vars is not None:
                 ahead = ahead.replace("%", "%%")   # the query string is formatted once more with the values
         if self._in_tx:
@@ -241,7 +248,7 @@ class TxConnection(ext.connection):
 
     def _begin_alone(self, cursor) -> None:
         self._check_open()
-        ahead, self._ahead = self._ahead, []
+        ahead, self._ahead, self._ahead_prepared = self._ahead, [], []
         if not self._in_tx:
             self._in_tx = True
             ext.cursor.execute(cursor, ";".join(["BEGIN", *ahead]))
@@ -250,7 +257,7 @@ class TxConnection(ext.connection):
 
     # -- its end ----------------------------------------------------------------------------------------
     def _end(self, command: str) -> None:
-        ahead, self._ahead = self._ahead, []
+        ahead, self._ahead, self._ahead_prepared = self._ahead, [], []
         if ahead and command == "COMMIT":
             # statements still waiting are sent with the COMMIT (a ROLLBACK drops them unsent)
             command = ";".join([*([] if self._in_tx else ["BEGIN"]), *ahead, command])

@@ -252,16 +252,22 @@ def test_deallocate_all_forgets_the_prepared_statements_and_they_are_prepared_ag
         _run_until_prepared(conn, query, 2, "b")
 
 
+def _prepared_then_stale(conn, other, query, **options) -> None:
+    """``query`` prepared on ``conn``, then a migration changes the type of the column it returns: the
+    transaction under way fails, as it would have without prepared statements."""
+    _run_until_prepared(conn, query)
+    _other_sees(other, "ALTER TABLE item ALTER COLUMN v TYPE varchar(20) USING v::varchar(20); SELECT 1")
+    with pytest.raises(sa.exc.NotSupportedError, match="cached plan must not change result type"):
+        with conn.begin():
+            conn.execute(query, {"id": 1}, execution_options=options)
+            conn.execute(sa.text("SELECT 1"))
+
+
 def test_after_a_migration_changes_a_returned_column_s_type_the_statement_runs_unprepared(pg):
     engine, _metadata, other = pg
     query = sa.text("SELECT v FROM item WHERE id = :id")
     with engine.connect() as conn:
-        _run_until_prepared(conn, query)
-        _other_sees(other, "ALTER TABLE item ALTER COLUMN v TYPE varchar(20) USING v::varchar(20); SELECT 1")
-        # the transaction under way when the schema changed fails, as it would have without prepared statements
-        with pytest.raises(sa.exc.NotSupportedError, match="cached plan must not change result type"):
-            with conn.begin():
-                conn.execute(query, {"id": 1})
+        _prepared_then_stale(conn, other, query)
         with conn.begin():      # the next one runs the statement unprepared
             assert conn.execute(query, {"id": 2}).scalar() == "b"
 
@@ -339,12 +345,7 @@ def test_after_a_migration_a_stale_statement_sent_ahead_runs_unprepared_from_the
     engine, _metadata, other = pg
     query = sa.text("SELECT v FROM item WHERE id = :id")
     with engine.connect() as conn:
-        _run_until_prepared(conn, query)
-        _other_sees(other, "ALTER TABLE item ALTER COLUMN v TYPE varchar(20) USING v::varchar(20); SELECT 1")
-        with pytest.raises(sa.exc.NotSupportedError, match="cached plan must not change result type"):
-            with conn.begin():
-                conn.execute(query, {"id": 1}, execution_options={"send_ahead": True})
-                conn.execute(sa.text("SELECT 1"))
+        _prepared_then_stale(conn, other, query, send_ahead=True)
         for _ in range(2):      # not once more: the statement sent ahead is no longer sent as EXECUTE
             with conn.begin():
                 conn.execute(query, {"id": 1}, execution_options={"send_ahead": True})

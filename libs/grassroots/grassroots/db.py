@@ -145,7 +145,8 @@ def create_engine(url: str | sa.URL, pool_size: int = 10, settings: dict[str, st
         return engine
     # values_plus_batch: an ORM flush of many UPDATEs is one round trip per page, not one per row
     options: dict = {}
-    if url.get_backend_name() == "postgresql" and "psycopg2" in url.get_driver_name():
+    pgtx = url.get_backend_name() == "postgresql" and "psycopg2" in url.get_driver_name()
+    if pgtx:
         # transaction control sent with the statements (grassroots.pgtx), not in round trips of its own
         options["connect_args"] = {"connection_factory": TxConnection if prepared_statements else PreparedOff}
         options["executemany_mode"] = "values_plus_batch"
@@ -158,7 +159,7 @@ def create_engine(url: str | sa.URL, pool_size: int = 10, settings: dict[str, st
             ([given] if given else []) + [f"-c {name}={value}" for name, value in settings.items()])
     engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size if max_overflow is None else max_overflow,
                               pool_recycle=1800, **options)
-    if "connect_args" in options and "connection_factory" in options["connect_args"]:
+    if pgtx:
         sa.event.listen(engine, "before_cursor_execute", _send_ahead)
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
     return engine

@@ -333,17 +333,14 @@ def application_page(session, actor: Actor, filters: dict) -> dict:
 
 
 # Built once with bound parameters (building a statement and its cache key per call costs more CPU than
-# running it): the unit's applications counting for the quota, an application's stored documents, and the
-# submission's statements (below).
-# The count's parameters are named apart from the application's columns: given with the submission's UPDATE, a
-# parameter named as a column of the updated table would be taken as a value to SET.
-_COUNTING = sa.select(sa.func.count()).select_from(Application).where(
-    Application.call_id == sa.bindparam("quota_call_id"),
-    Application.programme_code == sa.bindparam("quota_programme_code"),
-    Application.unit_id == sa.bindparam("quota_unit_id"), Application.status.in_(COUNTING))
+# running it): an application's stored documents, and the submission's statements (below).
+def _stored(application_id, purpose):
+    return sa.and_(Document.application_id == application_id, Document.purpose == purpose,
+                   Document.status == "stored")
+
+
 _STORED_DOCS = sa.select(Document).where(
-    Document.application_id == sa.bindparam("application_id"), Document.purpose == sa.bindparam("purpose"),
-    Document.status == "stored").order_by(Document.created_at)
+    _stored(sa.bindparam("application_id"), sa.bindparam("purpose"))).order_by(Document.created_at)
 _APPLICATION = Application.__table__
 # A submission is two round trips on PostgreSQL. The first carries two statements: the lock on the draft (one
 # draft submitted twice at once is submitted once) and on its unit (submissions of one unit are serialised for
@@ -362,18 +359,12 @@ _SUBMIT_READ = (sa.select(Application, Unit, Call, Document, sa.select(sa.func.c
                     _Counted.unit_id == Application.unit_id, _Counted.status.in_(COUNTING))
                     .correlate(Application).scalar_subquery())
                 .join(Unit, Unit.id == Application.unit_id).join(Call, Call.id == Application.call_id)
-                .outerjoin(Document, sa.and_(Document.application_id == Application.id,
-                                             Document.purpose == "application", Document.status == "stored"))
+                .outerjoin(Document, _stored(Application.id, "application"))
                 .where(Application.id == sa.bindparam("application_id"))
                 .order_by(Document.created_at))
 _SUBMITTED = (_APPLICATION.update().where(_APPLICATION.c.id == sa.bindparam("application_id"))
               .values(status=sa.bindparam("status"), submitted_at=sa.bindparam("now"),
                       updated_at=sa.bindparam("now"), report_due_on=sa.bindparam("report_due_on")))
-
-
-def _counting(session, call_id: str, programme_code: str, unit_id: str) -> int:
-    return session.scalar(_COUNTING, {"quota_call_id": call_id, "quota_programme_code": programme_code,
-                                      "quota_unit_id": unit_id})
 
 
 def _stored_docs(session, app_id: str, purpose: str = "application") -> list[Document]:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from grassroots.db import Database, make_base
 from grassroots.events import event_handler, wait_for
+from grassroots.rpc import RpcProxy
 from grassroots.service import ServiceBase, rpc
 
 SourceBase = make_base()
@@ -245,6 +246,54 @@ def test_rpc_replies_are_sent_without_publisher_confirms_and_requests_with(conta
             proxy.make("x", fail_after_publish=True)      # an error travels back the same way
     assert err.value.exc_type == "ValueError"
     assert seen.count(True) == 2 and seen.count(False) == 2, seen
+
+
+class Caller(ServiceBase):
+    name = "caller"
+    src = RpcProxy("src")
+    nowhere = RpcProxy("nowhere")
+
+    @rpc
+    def make_there(self, name):
+        return self.src.make(name)
+
+    @rpc
+    def ask_nowhere(self):
+        return self.nowhere.anything()
+
+
+def test_rpc_requests_and_replies_are_transient_and_events_persistent(container_factory, service_config,
+                                                                      monkeypatch):
+    """An RPC message is worth nothing after a broker restart, so it is not written to disk; an event is."""
+    from kombu import messaging
+    from nameko.exceptions import UnknownService
+    src_cfg, caller_cfg = service_config("src"), service_config("caller")
+    caller_cfg["AMQP_URI"] = src_cfg["AMQP_URI"]
+    sent = []
+    real = messaging.Producer.publish
+
+    reply_to = []
+
+    def spy(self, body, routing_key=None, delivery_mode=None, *args, **kwargs):
+        sent.append((routing_key, delivery_mode))
+        reply_to.append(kwargs.get("reply_to"))
+        return real(self, body, routing_key, delivery_mode, *args, **kwargs)
+
+    monkeypatch.setattr(messaging.Producer, "publish", spy)
+    container_factory(Source, src_cfg).start()
+    caller = container_factory(Caller, caller_cfg)
+    caller.start()
+    with entrypoint_hook(caller, "make_there") as make_there:
+        assert make_there("transient") == "transient"
+    wait_for(lambda: [mode for key, mode in sent if key == "thing_made"], timeout=10)
+    modes = dict(sent)
+    assert modes["src.make"] == 1, sent                           # the request
+    reply_key = reply_to[[key for key, _ in sent].index("src.make")]
+    assert reply_key and modes[reply_key] == 1, sent              # its reply, routed by the request's reply_to
+    assert modes["thing_made"] == 2, sent                         # the event the call committed
+    with entrypoint_hook(caller, "ask_nowhere") as ask_nowhere:   # still confirmed: an absent service fails at once
+        with pytest.raises(UnknownService):
+            ask_nowhere()
 
 
 def test_an_rpc_reply_is_serialised_once_and_an_unserialisable_one_is_the_callers_error(container_factory,

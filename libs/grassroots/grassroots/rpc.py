@@ -1,4 +1,11 @@
-"""RPC to other services acting as the system.
+"""RPC to other services: transient messages, and calls made as the system.
+
+``RpcProxy`` is Nameko's, sending its requests transient (AMQP delivery mode 1) instead of persistent. A
+request is worth nothing once the broker restarts: the caller's reply queue goes with its connection and the
+caller's timeout has answered the user, so a request kept on disk could only take effect after its caller gave
+up. Persisting each one costs the broker a disk write per call. Requests still go with publisher confirms, so a
+call to a service that is not running fails at once (``UnknownService``). Events stay persistent
+(``grassroots.events``); replies are transient too (``grassroots.service``).
 
 A service that has already decided its caller may do something sometimes needs another service's RPC that
 authorises by role (intake's ``unit_standing``, experts' ``propose_reviewers``). ``SystemRpcProxy`` is an
@@ -16,7 +23,8 @@ Usage:
 from __future__ import annotations
 
 from nameko.exceptions import RemoteError
-from nameko.rpc import RpcProxy, ServiceProxy
+from nameko.rpc import RpcProxy as NamekoRpcProxy
+from nameko.rpc import ServiceProxy
 
 from .context import USER_KEY, Actor
 from .errors import from_wire
@@ -36,6 +44,15 @@ class _SystemContext:
         data = dict(self._ctx.context_data)
         data[USER_KEY] = Actor.system().to_dict()
         return data
+
+
+TRANSIENT = 1
+
+
+class RpcProxy(NamekoRpcProxy):
+    def __init__(self, target_service, **options):
+        options.setdefault("delivery_mode", TRANSIENT)
+        super().__init__(target_service, **options)
 
 
 class SystemRpcProxy(RpcProxy):

@@ -24,11 +24,14 @@ from nameko.web.handlers import HttpRequestHandler
 from .context import CurrentActor
 from .errors import EXPECTED
 from .metrics import MetricsServer, Observability
+from .rpc import TRANSIENT
 from .topology import Topology
 
 
 class _ReplyPublisher(Publisher):
+    # a reply is only of use to a caller still waiting on its connection: no confirm, no disk write
     use_confirms = False
+    delivery_mode = TRANSIENT
 
 
 class _Responder(Responder):

@@ -5,11 +5,11 @@ import json
 
 from kombu import Connection
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
 from grassroots.db import Database
 from grassroots.metrics import MetricsServer, Observability
+from grassroots.rpc import RpcProxy
 from grassroots.service import http
 
 from .api import openapi_document

@@ -12,10 +12,9 @@ from __future__ import annotations
 import datetime as dt
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 
 from grassroots.clock import Clock, config_timer
-from grassroots.rpc import SystemRpcProxy
+from grassroots.rpc import RpcProxy, SystemRpcProxy
 from grassroots.db import Database
 from grassroots.events import batch_event_handler
 from grassroots.logging import get_logger

@@ -1,4 +1,5 @@
 """The outbox, the inbox, durable queues, retries and dead letters, on the real broker and database."""
+import datetime as dt
 import json
 
 import eventlet
@@ -176,7 +177,44 @@ def test_an_event_committed_while_the_broker_is_unreachable_is_published_later(c
     relay._close()
     assert relay.flush() == 1
     assert relay.backlog() == 0
+    relay.stop()
     engine.dispose()
+
+
+def test_the_relay_opens_another_database_connection_when_its_own_is_lost(service_config):
+    """The relay keeps its claim's connection between rounds; a round on a connection the server ended fails,
+    the row stays unpublished, and the next round publishes it on a new connection."""
+    import psycopg2
+    from grassroots.events import OutboxRelay
+    cfg = service_config("src")
+    if not cfg["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("the relay keeps a connection of its own on PostgreSQL only")
+    engine = sa.create_engine(cfg["DATABASE_URL"])
+    SourceBase.metadata.create_all(engine)
+    outbox = SourceBase.metadata.tables["outbox"]
+    relay = OutboxRelay(engine, SourceBase.metadata, cfg)
+
+    def commit_one(i):
+        with engine.begin() as conn:
+            conn.execute(outbox.insert().values(event_id=f"{i:032d}", source="src", event_type="thing_made",
+                                                body=json.dumps({"id": f"{i:032d}"}), headers="{}",
+                                                created_at=sa.func.now(), attempts=0))
+    try:
+        commit_one(1)
+        assert relay.flush() == 1
+        pid = relay._claim_conn.get_backend_pid()
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        commit_one(2)
+        with pytest.raises(psycopg2.OperationalError):   # the driver's error: the relay goes round SQLAlchemy
+            relay.flush()
+        assert relay.backlog() == 1, "a failed round leaves its rows unpublished"
+        assert relay.flush() == 1
+        assert relay._claim_conn.get_backend_pid() != pid
+        assert relay.backlog() == 0
+    finally:
+        relay.stop()
+        engine.dispose()
 
 
 def test_a_failing_handler_is_retried_and_then_succeeds(pair):
@@ -394,11 +432,12 @@ def test_the_relay_claim_walks_past_published_rows_instead_of_reading_them_all(s
                     body=json.dumps({"id": f"{i:032d}", "pad": "x" * 1000}), headers="{}",
                     created_at=sa.func.now(), attempts=0))
             assert relay.flush() == 1
-        with relay._claim_engine.connect() as conn, conn.begin() as tx:
-            plan = conn.execute(sa.text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + str(
-                relay._claim_and_mark.compile(engine, compile_kwargs={"literal_binds": True}))
-                .replace("%(now)s", "now()"))).scalar()[0]
-            tx.rollback()
+        conn = relay._claim_conn   # the text the relay sends, on its connection (its settings)
+        with conn.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + relay._claim_sql,
+                           {**relay._claim_params, "now": dt.datetime.now(dt.timezone.utc)})
+            plan = cursor.fetchone()[0][0]
+        conn.rollback()
     finally:
         relay.stop()
         engine.dispose()

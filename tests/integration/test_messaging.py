@@ -92,6 +92,15 @@ def seen_rows(url):
     return rows
 
 
+def commit_outbox_row(engine, i, pad: str = ""):
+    """One event in the outbox, committed as a service's transaction would (event id: ``i`` on 32 digits)."""
+    body = {"id": f"{i:032d}", **({"pad": pad} if pad else {})}
+    with engine.begin() as conn:
+        conn.execute(SourceBase.metadata.tables["outbox"].insert().values(
+            event_id=f"{i:032d}", source="src", event_type="thing_made", body=json.dumps(body), headers="{}",
+            created_at=sa.func.now(), attempts=0))
+
+
 @pytest.fixture(autouse=True)
 def reset_failures():
     Sink.failures.update(count=0, fail_times=0)
@@ -160,15 +169,11 @@ def test_an_event_published_while_the_consumer_is_down_waits_for_it(pair, contai
 
 def test_an_event_committed_while_the_broker_is_unreachable_is_published_later(container_factory, service_config):
     cfg = service_config("src", AMQP_URI="amqp://guest:guest@127.0.0.1:1/")  # nothing listens on port 1
-    # Only the relay talks to the broker here: run the Database provider alone.
-    from nameko.containers import ServiceContainer  # noqa: F401
+    # Only the relay talks to the broker here: it runs alone.
     engine = sa.create_engine(cfg["DATABASE_URL"])
     SourceBase.metadata.create_all(engine)
     from grassroots.events import OutboxRelay
-    with engine.begin() as conn:
-        conn.execute(SourceBase.metadata.tables["outbox"].insert().values(
-            event_id="e" * 32, source="src", event_type="thing_made", body=json.dumps({"id": "e" * 32}),
-            headers="{}", created_at=sa.func.now(), attempts=0))
+    commit_outbox_row(engine, 1)
     relay = OutboxRelay(engine, SourceBase.metadata, cfg)
     with pytest.raises(Exception):
         relay.flush()
@@ -191,21 +196,14 @@ def test_the_relay_opens_another_database_connection_when_its_own_is_lost(servic
         pytest.skip("the relay keeps a connection of its own on PostgreSQL only")
     engine = sa.create_engine(cfg["DATABASE_URL"])
     SourceBase.metadata.create_all(engine)
-    outbox = SourceBase.metadata.tables["outbox"]
     relay = OutboxRelay(engine, SourceBase.metadata, cfg)
-
-    def commit_one(i):
-        with engine.begin() as conn:
-            conn.execute(outbox.insert().values(event_id=f"{i:032d}", source="src", event_type="thing_made",
-                                                body=json.dumps({"id": f"{i:032d}"}), headers="{}",
-                                                created_at=sa.func.now(), attempts=0))
     try:
-        commit_one(1)
+        commit_outbox_row(engine, 1)
         assert relay.flush() == 1
         pid = relay._claim_conn.get_backend_pid()
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
-        commit_one(2)
+        commit_outbox_row(engine, 2)
         with pytest.raises(psycopg2.OperationalError):   # the driver's error: the relay goes round SQLAlchemy
             relay.flush()
         assert relay.backlog() == 1, "a failed round leaves its rows unpublished"
@@ -381,11 +379,8 @@ def test_a_batch_is_written_to_a_corked_socket_and_every_event_is_confirmed(serv
     cfg = service_config("src")
     engine = sa.create_engine(cfg["DATABASE_URL"])
     SourceBase.metadata.create_all(engine)
-    with engine.begin() as conn:
-        for i in range(3):
-            conn.execute(SourceBase.metadata.tables["outbox"].insert().values(
-                event_id=f"{i}" * 32, source="src", event_type="thing_made", body=json.dumps({"id": f"{i}" * 32}),
-                headers="{}", created_at=sa.func.now(), attempts=0))
+    for i in range(3):
+        commit_outbox_row(engine, i)
     relay = OutboxRelay(engine, SourceBase.metadata, cfg)
     relay._get_producer()
     transport = relay._conn.connection.transport
@@ -420,17 +415,12 @@ def test_the_relay_claim_walks_past_published_rows_instead_of_reading_them_all(s
         pytest.skip("the claim statement and its plan are PostgreSQL's")
     engine = sa.create_engine(cfg["DATABASE_URL"])
     SourceBase.metadata.create_all(engine)
-    outbox = SourceBase.metadata.tables["outbox"]
     relay = OutboxRelay(engine, SourceBase.metadata, cfg)
     # one connection of its own per replica, as deploy/README.md counts
     assert (relay._claim_engine.pool.size(), relay._claim_engine.pool._max_overflow) == (1, 0)
     try:
         for i in range(300):
-            with engine.begin() as conn:   # a kilobyte per event: the published rows fill dozens of pages
-                conn.execute(outbox.insert().values(
-                    event_id=f"{i:032d}", source="src", event_type="thing_made",
-                    body=json.dumps({"id": f"{i:032d}", "pad": "x" * 1000}), headers="{}",
-                    created_at=sa.func.now(), attempts=0))
+            commit_outbox_row(engine, i, pad="x" * 1000)   # a kilobyte per event: they fill dozens of pages
             assert relay.flush() == 1
         conn = relay._claim_conn   # the text the relay sends, on its connection (its settings)
         with conn.cursor() as cursor:
@@ -463,13 +453,8 @@ def test_the_relay_pauses_only_while_commits_come_closer_together_than_its_pause
     cfg = {**service_config("src"), "OUTBOX_LINGER_SECONDS": "2", "OUTBOX_POLL_SECONDS": "30"}
     engine = sa.create_engine(cfg["DATABASE_URL"])
     SourceBase.metadata.create_all(engine)
-    outbox = SourceBase.metadata.tables["outbox"]
-
     def commit(i):
-        with engine.begin() as conn:
-            conn.execute(outbox.insert().values(
-                event_id=f"{i:032d}", source="src", event_type="thing_made", body=json.dumps({"id": f"{i:032d}"}),
-                headers="{}", created_at=sa.func.now(), attempts=0))
+        commit_outbox_row(engine, i)
 
     open_transactions = {"n": 1}
     relay = OutboxRelay(engine, SourceBase.metadata, cfg, busy=lambda: open_transactions["n"] > 0)

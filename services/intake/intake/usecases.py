@@ -356,7 +356,8 @@ _SUBMIT_LOCK = (sa.select(_APPLICATION.c.id).join(Unit.__table__, Unit.__table__
 _Counted = aliased(Application)
 _SUBMIT_READ = (sa.select(Application, Unit, Call, Document, sa.select(sa.func.count()).select_from(_Counted).where(
                     _Counted.call_id == Application.call_id, _Counted.programme_code == Application.programme_code,
-                    _Counted.unit_id == Application.unit_id, _Counted.status.in_(COUNTING))
+                    _Counted.unit_id == Application.unit_id,
+                    _Counted.status.in_([sa.literal(status) for status in COUNTING]))   # not expanded per call
                     .correlate(Application).scalar_subquery())
                 .join(Unit, Unit.id == Application.unit_id).join(Call, Call.id == Application.call_id)
                 .outerjoin(Document, _stored(Application.id, "application"))

@@ -261,27 +261,40 @@ def test_an_event_published_before_its_consumer_ever_started_is_kept(rabbit_conf
 
 def test_rpc_replies_are_sent_without_publisher_confirms_and_requests_with(container_factory, service_config,
                                                                           monkeypatch):
-    """A reply is not confirmed (the caller's timeout covers a lost one); a request still is."""
-    from nameko.amqp import publish
+    """A reply is not confirmed (the caller's timeout covers a lost one); a request still is. Replies go out
+    on producers the service keeps: two replies, one connection."""
+    from amqp.channel import Channel
     from nameko.exceptions import RemoteError
     from nameko.standalone.rpc import ServiceRpcProxy
     cfg = service_config("src")
     container = container_factory(Source, cfg)
     container.start()
-    seen = []
-    real = publish.get_producer
+    sent = []
+    real_publish, real_confirmed = Channel._basic_publish, Channel.basic_publish_confirm
 
-    def spy(amqp_uri, confirms=True, *args, **kwargs):
-        seen.append(confirms)
-        return real(amqp_uri, confirms, *args, **kwargs)
+    def publish(channel, msg, exchange="", routing_key="", *args, **kwargs):
+        sent.append(["request" if routing_key.startswith("src.") else "reply", False, id(channel.connection)])
+        return real_publish(channel, msg, exchange, routing_key, *args, **kwargs)
 
-    monkeypatch.setattr(publish, "get_producer", spy)
+    def confirmed(channel, *args, **kwargs):
+        mine = len(sent)   # the publish about to be recorded (a reply may come in while the confirm is awaited)
+        result = real_confirmed(channel, *args, **kwargs)
+        sent[mine][1] = True
+        return result
+
+    monkeypatch.setattr(Channel, "_basic_publish", publish)
+    monkeypatch.setattr(Channel, "basic_publish", publish)      # its alias, used where there are no confirms
+    monkeypatch.setattr(Channel, "basic_publish_confirm", confirmed)
     with ServiceRpcProxy("src", {"AMQP_URI": cfg["AMQP_URI"]}) as proxy:
         assert proxy.health()["ok"] is True
         with pytest.raises(RemoteError) as err:
             proxy.make("x", fail_after_publish=True)      # an error travels back the same way
     assert err.value.exc_type == "ValueError"
-    assert seen.count(True) == 2 and seen.count(False) == 2, seen
+    requests = [confirmed for kind, confirmed, _ in sent if kind == "request"]
+    replies = [(confirmed, connection) for kind, confirmed, connection in sent if kind == "reply"]
+    assert requests == [True, True], sent
+    assert [confirmed for confirmed, _ in replies] == [False, False], sent
+    assert len({connection for _, connection in replies}) == 1, sent
 
 
 class Caller(ServiceBase):

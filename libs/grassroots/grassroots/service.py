@@ -15,10 +15,11 @@ import inspect
 import sys
 
 import kombu.serialization
-from nameko.amqp.publish import Publisher
+from kombu import Connection, Producer
+from nameko.amqp.publish import DEFAULT_RETRY_POLICY
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.exceptions import IncorrectSignature, UnserializableValueError, serialize
-from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
+from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 from nameko.web.handlers import HttpRequestHandler
 
 from .context import CurrentActor
@@ -28,14 +29,43 @@ from .rpc import TRANSIENT
 from .topology import Topology
 
 
-class _ReplyPublisher(Publisher):
-    # a reply is only of use to a caller still waiting on its connection: no confirm, no disk write
-    use_confirms = False
-    delivery_mode = TRANSIENT
+class _ReplyProducers:
+    """The producers a service's replies go out on, kept open and reused: one per reply in flight.
+
+    Nameko's publisher builds a kombu ``Connection`` on every publish to find its pooled producer (0.2 ms of
+    CPU per reply against 0.1 with a producer kept). A reply is only of use to a caller still waiting on its
+    connection: no publisher confirm, no disk write (transient). A producer whose publish failed is closed,
+    not reused; kombu retries a publish on a lost connection as Nameko's would (``DEFAULT_RETRY_POLICY``).
+    """
+
+    def __init__(self, amqp_uri, ssl=None, login_method=None):
+        self._connect = functools.partial(Connection, amqp_uri, ssl=ssl, login_method=login_method,
+                                          transport_options={"confirm_publish": False})
+        self._free: list[Producer] = []
+
+    def publish(self, body, **kwargs) -> None:
+        producer = self._free.pop() if self._free else Producer(self._connect())
+        try:
+            producer.publish(body, delivery_mode=TRANSIENT, retry=True, retry_policy=DEFAULT_RETRY_POLICY, **kwargs)
+        except BaseException:
+            self._release(producer)
+            raise
+        self._free.append(producer)
+
+    def close(self) -> None:
+        while self._free:
+            self._release(self._free.pop())
+
+    @staticmethod
+    def _release(producer) -> None:
+        try:
+            producer.connection.release()
+        except Exception:  # noqa: BLE001 - it is being thrown away
+            pass
 
 
-class _Responder(Responder):
-    """Nameko's responder, serialising the reply once.
+class _Responder:
+    """Sends a worker's reply as Nameko's responder does, serialising it once.
 
     Nameko serialises a result twice: once to check that it can be (a result that cannot would otherwise
     kill the container when published), and again to publish it. Here the reply is serialised once and
@@ -43,7 +73,8 @@ class _Responder(Responder):
     ``UnserializableValueError``, as before. For a submission, whose reply carries the whole form, the second
     serialisation was a few percent of intake's CPU.
     """
-    publisher_cls = _ReplyPublisher
+    def __init__(self, producers: _ReplyProducers, exchange, message):
+        self.producers, self.exchange, self.message = producers, exchange, message
 
     def send_response(self, result, exc_info):
         error = serialize(exc_info[1]) if exc_info is not None else None
@@ -55,10 +86,9 @@ class _Responder(Responder):
             exc_info = sys.exc_info()
             error, result = serialize(UnserializableValueError(result)), None
             content_type, encoding, body = kombu.serialization.dumps({"result": None, "error": error}, serializer)
-        publisher = self.publisher_cls(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
-        publisher.publish(body, content_type=content_type, content_encoding=encoding, exchange=self.exchange,
-                          routing_key=self.message.properties["reply_to"],
-                          correlation_id=self.message.properties.get("correlation_id"))
+        self.producers.publish(body, content_type=content_type, content_encoding=encoding, exchange=self.exchange,
+                               routing_key=self.message.properties["reply_to"],
+                               correlation_id=self.message.properties.get("correlation_id"))
         return result, exc_info
 
 
@@ -70,13 +100,22 @@ class _RpcConsumer(RpcConsumer):
     broker round trip on every RPC (requests keep their confirms: an unroutable request fails at once).
     """
 
+    _producers = None
+
     def handle_result(self, message, result, exc_info):
-        cfg = self.container.config
-        responder = _Responder(cfg[AMQP_URI_CONFIG_KEY], get_rpc_exchange(cfg), self.container.serializer,
-                               message, ssl=cfg.get(AMQP_SSL_CONFIG_KEY), login_method=cfg.get(LOGIN_METHOD_CONFIG_KEY))
-        result, exc_info = responder.send_response(result, exc_info)
+        if self._producers is None:
+            cfg = self.container.config
+            self._producers = _ReplyProducers(cfg[AMQP_URI_CONFIG_KEY], ssl=cfg.get(AMQP_SSL_CONFIG_KEY),
+                                              login_method=cfg.get(LOGIN_METHOD_CONFIG_KEY))
+            self._exchange = get_rpc_exchange(cfg)
+        result, exc_info = _Responder(self._producers, self._exchange, message).send_response(result, exc_info)
         self.queue_consumer.ack_message(message)
         return result, exc_info
+
+    def stop(self):
+        super().stop()
+        if self._producers is not None:
+            self._producers.close()
 
 
 class _SignatureOnce:

@@ -313,7 +313,8 @@ class Caller(ServiceBase):
 
 def test_rpc_requests_and_replies_are_transient_and_events_persistent(container_factory, service_config,
                                                                       monkeypatch):
-    """An RPC message is worth nothing after a broker restart, so it is not written to disk; an event is."""
+    """An RPC message is worth nothing after a broker restart, so it is not written to disk; an event is.
+    Requests and replies go out on producers the services keep: two calls, one connection each way."""
     from kombu import messaging
     from nameko.exceptions import UnknownService
     src_cfg, caller_cfg = service_config("src"), service_config("caller")
@@ -321,25 +322,30 @@ def test_rpc_requests_and_replies_are_transient_and_events_persistent(container_
     sent = []
     real = messaging.Producer.publish
 
-    reply_to = []
+    reply_to, connections = [], []
 
     def spy(self, body, routing_key=None, delivery_mode=None, *args, **kwargs):
         sent.append((routing_key, delivery_mode))
         reply_to.append(kwargs.get("reply_to"))
+        connections.append(id(self.connection))
         return real(self, body, routing_key, delivery_mode, *args, **kwargs)
 
     monkeypatch.setattr(messaging.Producer, "publish", spy)
     container_factory(Source, src_cfg).start()
     caller = container_factory(Caller, caller_cfg)
     caller.start()
-    with entrypoint_hook(caller, "make_there") as make_there:
-        assert make_there("transient") == "transient"
-    wait_for(lambda: [mode for key, mode in sent if key == "thing_made"], timeout=10)
+    for name in ("transient", "again"):
+        with entrypoint_hook(caller, "make_there") as make_there:
+            assert make_there(name) == name
+    wait_for(lambda: len([mode for key, mode in sent if key == "thing_made"]) == 2, timeout=10)
     modes = dict(sent)
     assert modes["src.make"] == 1, sent                           # the request
     reply_key = reply_to[[key for key, _ in sent].index("src.make")]
     assert reply_key and modes[reply_key] == 1, sent              # its reply, routed by the request's reply_to
     assert modes["thing_made"] == 2, sent                         # the event the call committed
+    requests = {conn for (key, _), conn in zip(sent, connections) if key == "src.make"}
+    replies = {conn for (key, _), conn in zip(sent, connections) if key == reply_key}
+    assert len(requests) == 1 and len(replies) == 1 and requests != replies, (sent, connections)
     with entrypoint_hook(caller, "ask_nowhere") as ask_nowhere:   # still confirmed: an absent service fails at once
         with pytest.raises(UnknownService):
             ask_nowhere()

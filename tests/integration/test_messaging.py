@@ -1,5 +1,6 @@
 """The outbox, the inbox, durable queues, retries and dead letters, on the real broker and database."""
 import datetime as dt
+import functools
 import json
 
 import eventlet
@@ -101,6 +102,22 @@ def commit_outbox_row(engine, i, pad: str = ""):
             created_at=sa.func.now(), attempts=0))
 
 
+@pytest.fixture
+def pg_relay(service_config):
+    """An outbox relay on a PostgreSQL outbox of its own (skipped elsewhere: its claim statement and its
+    connection of its own are PostgreSQL's), stopped afterwards. Yields (engine, relay)."""
+    from grassroots.events import OutboxRelay
+    cfg = service_config("src")
+    if not cfg["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("the relay's claim and its connection of its own are PostgreSQL's")
+    engine = sa.create_engine(cfg["DATABASE_URL"])
+    SourceBase.metadata.create_all(engine)
+    relay = OutboxRelay(engine, SourceBase.metadata, cfg)
+    yield engine, relay
+    relay.stop()
+    engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def reset_failures():
     Sink.failures.update(count=0, fail_times=0)
@@ -186,33 +203,23 @@ def test_an_event_committed_while_the_broker_is_unreachable_is_published_later(c
     engine.dispose()
 
 
-def test_the_relay_opens_another_database_connection_when_its_own_is_lost(service_config):
+def test_the_relay_opens_another_database_connection_when_its_own_is_lost(pg_relay):
     """The relay keeps its claim's connection between rounds; a round on a connection the server ended fails,
     the row stays unpublished, and the next round publishes it on a new connection."""
     import psycopg2
-    from grassroots.events import OutboxRelay
-    cfg = service_config("src")
-    if not cfg["DATABASE_URL"].startswith("postgresql"):
-        pytest.skip("the relay keeps a connection of its own on PostgreSQL only")
-    engine = sa.create_engine(cfg["DATABASE_URL"])
-    SourceBase.metadata.create_all(engine)
-    relay = OutboxRelay(engine, SourceBase.metadata, cfg)
-    try:
-        commit_outbox_row(engine, 1)
-        assert relay.flush() == 1
-        pid = relay._claim_conn.get_backend_pid()
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
-        commit_outbox_row(engine, 2)
-        with pytest.raises(psycopg2.OperationalError):   # the driver's error: the relay goes round SQLAlchemy
-            relay.flush()
-        assert relay.backlog() == 1, "a failed round leaves its rows unpublished"
-        assert relay.flush() == 1
-        assert relay._claim_conn.get_backend_pid() != pid
-        assert relay.backlog() == 0
-    finally:
-        relay.stop()
-        engine.dispose()
+    engine, relay = pg_relay
+    commit_outbox_row(engine, 1)
+    assert relay.flush() == 1
+    pid = relay._claim_conn.get_backend_pid()
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    commit_outbox_row(engine, 2)
+    with pytest.raises(psycopg2.OperationalError):   # the driver's error: the relay goes round SQLAlchemy
+        relay.flush()
+    assert relay.backlog() == 1, "a failed round leaves its rows unpublished"
+    assert relay.flush() == 1
+    assert relay._claim_conn.get_backend_pid() != pid
+    assert relay.backlog() == 0
 
 
 def test_a_failing_handler_is_retried_and_then_succeeds(pair):
@@ -424,32 +431,22 @@ def test_a_batch_is_written_to_a_corked_socket_and_every_event_is_confirmed(serv
         assert calls == [(socket.IPPROTO_TCP, socket.TCP_CORK, 1), (socket.IPPROTO_TCP, socket.TCP_CORK, 0)]
 
 
-def test_the_relay_claim_walks_past_published_rows_instead_of_reading_them_all(service_config):
+def test_the_relay_claim_walks_past_published_rows_instead_of_reading_them_all(pg_relay):
     """Each published row leaves an index entry until a vacuum. The claim must mark those it passes dead (a
     plain index scan does, a bitmap scan never does): after 300 events published one by one, the next claim
     reads a few index pages, not the 300 rows' heap pages again."""
-    from grassroots.events import OutboxRelay
-    cfg = service_config("src")
-    if not cfg["DATABASE_URL"].startswith("postgresql"):
-        pytest.skip("the claim statement and its plan are PostgreSQL's")
-    engine = sa.create_engine(cfg["DATABASE_URL"])
-    SourceBase.metadata.create_all(engine)
-    relay = OutboxRelay(engine, SourceBase.metadata, cfg)
+    engine, relay = pg_relay
     # one connection of its own per replica, as deploy/README.md counts
     assert (relay._claim_engine.pool.size(), relay._claim_engine.pool._max_overflow) == (1, 0)
-    try:
-        for i in range(300):
-            commit_outbox_row(engine, i, pad="x" * 1000)   # a kilobyte per event: they fill dozens of pages
-            assert relay.flush() == 1
-        conn = relay._claim_conn   # the text the relay sends, on its connection (its settings)
-        with conn.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + relay._claim_sql,
-                           {**relay._claim_params, "now": dt.datetime.now(dt.timezone.utc)})
-            plan = cursor.fetchone()[0][0]
-        conn.rollback()
-    finally:
-        relay.stop()
-        engine.dispose()
+    for i in range(300):
+        commit_outbox_row(engine, i, pad="x" * 1000)   # a kilobyte per event: they fill dozens of pages
+        assert relay.flush() == 1
+    conn = relay._claim_conn   # the text the relay sends, on its connection (its settings)
+    with conn.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + relay._claim_sql,
+                       {**relay._claim_params, "now": dt.datetime.now(dt.timezone.utc)})
+        plan = cursor.fetchone()[0][0]
+    conn.rollback()
 
     def scans(node):
         if node.get("Relation Name") == "outbox" and node.get("Alias") != "outbox":
@@ -472,8 +469,7 @@ def test_the_relay_pauses_only_while_commits_come_closer_together_than_its_pause
     cfg = {**service_config("src"), "OUTBOX_LINGER_SECONDS": "2", "OUTBOX_POLL_SECONDS": "30"}
     engine = sa.create_engine(cfg["DATABASE_URL"])
     SourceBase.metadata.create_all(engine)
-    def commit(i):
-        commit_outbox_row(engine, i)
+    commit = functools.partial(commit_outbox_row, engine)
 
     open_transactions = {"n": 1}
     relay = OutboxRelay(engine, SourceBase.metadata, cfg, busy=lambda: open_transactions["n"] > 0)

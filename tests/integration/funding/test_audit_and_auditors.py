@@ -73,6 +73,53 @@ def test_an_audit_row_edited_behind_the_service_is_named_by_the_verifier(funding
     assert f"第{approved['seq']}条" in verdict["message"]
 
 
+def edit_audit_row(funding, seq):
+    with funding.owner.begin() as conn:   # only the owner can switch the trigger off; the service role cannot
+        conn.execute(sa.text("ALTER TABLE audit_record DISABLE TRIGGER audit_record_append_only_rows"))
+        conn.execute(sa.text("UPDATE audit_record SET reason = '事后改写' WHERE seq = :s"), {"s": seq})
+        conn.execute(sa.text("ALTER TABLE audit_record ENABLE TRIGGER audit_record_append_only_rows"))
+
+
+def test_a_long_chain_is_verified_by_several_processes_with_the_verdict_of_one_pass(funding, monkeypatch):
+    if not funding.config["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("verification in several processes reads PostgreSQL snapshots")
+    paid_disbursement(funding)
+    funding.call({"id": "admin-1", "role": "admin"}, "sign_checkpoint")
+    paid_disbursement(funding)
+    monkeypatch.setenv("AUDIT_VERIFY_PARALLEL_FROM", "1")   # as if this short chain were a long one
+
+    def verify(workers):
+        monkeypatch.setenv("AUDIT_VERIFY_WORKERS", str(workers))
+        n = len(funding.chain())
+        verdict = funding.call(AUDITOR, "verify_audit_chain", "并行校验")
+        return n, {k: v for k, v in verdict.items() if k != "seconds"}
+
+    n, three = verify(3)
+    assert (three["ok"], three["checked"], three["head_seq"], three["processes"]) == (True, n, n, 3)
+    assert three["checkpoints"] == {"ok": True, "problems": []}
+    target = len(funding.chain()) - 2          # in the last of the three ranges
+    edit_audit_row(funding, target)
+    n, three = verify(3)
+    n1, one = verify(1)
+    assert (three["ok"], three["broken_seq"], three["kind"], three["processes"]) == (False, target, "hash_mismatch", 3)
+    assert one["processes"] == 1 and {**three, "processes": 1} == one
+    assert f"第{target}条" in three["message"]
+
+
+def test_if_a_verifying_process_fails_the_service_verifies_in_its_own(funding, monkeypatch):
+    import sys
+    from funding import audit
+    if not funding.config["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("verification in several processes reads PostgreSQL snapshots")
+    paid_disbursement(funding)
+    monkeypatch.setenv("AUDIT_VERIFY_PARALLEL_FROM", "1")
+    monkeypatch.setenv("AUDIT_VERIFY_WORKERS", "2")
+    monkeypatch.setattr(audit, "WORKER_COMMAND", [sys.executable, "-c", "import sys; sys.exit('no database')"])
+    verdict = funding.call(AUDITOR, "verify_audit_chain", "")
+    assert (verdict["ok"], verdict["processes"]) == (True, 1)
+    assert verdict["checked"] == len(funding.chain()) - 1   # all but the record of this very check
+
+
 def test_signed_checkpoints_let_an_auditor_detect_a_truncated_chain(funding):
     paid_disbursement(funding)
     cp = funding.call({"id": "admin-1", "role": "admin"}, "sign_checkpoint")

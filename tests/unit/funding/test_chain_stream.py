@@ -1,5 +1,5 @@
 """The fast reader of the audit chain (COPY text format from PostgreSQL) decodes exactly what was stored."""
-from funding.audit import _canonical_at, _unescape_copy
+from funding.chain_copy import canonical_at as _canonical_at, unescape_copy as _unescape_copy
 from funding.domain import audit as chain
 
 

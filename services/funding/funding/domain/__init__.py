@@ -10,7 +10,8 @@ Modules:
                     active_total, remaining, request_fingerprint, IdempotencyRecord, replay_or_refuse
     ledger          Leg, Transfer, check_legs, allocation, payment, funds_returned, reversal, balances, accounts
     audit           append, verify_chain, sign_checkpoint, verify_checkpoint, check_against_checkpoints,
-                    verify_with_checkpoints, generate_key_pair, load_private_key, load_public_key
+                    verify_with_checkpoints, generate_key_pair, load_private_key, load_public_key,
+                    verify_segment, join_segments, verify_segments_with_checkpoints (a chain in ranges)
     final_accounts  CATEGORIES, review_final_accounts, Flag
     withdrawal      budget statuses, plan_withdrawal (cancel / blocked by / outstanding), cancel_for_withdrawal,
                     require_open

@@ -181,6 +181,100 @@ def _broken(checked: int, expected: int, prev: str, seq: int, kind: str) -> Chai
                         kind=kind, message=BREAK_MESSAGES[kind].format(seq=seq, expected=expected))
 
 
+# -- verifying in segments ------------------------------------------------------------------------------
+# A long chain is verified by several processes, each over a range of seqs (see funding.verify_worker). A
+# segment takes its first record's stored prev_hash on trust; join_segments then checks each segment's
+# first record against the head its predecessor computed, so the verdict is exactly verify_chain's over
+# the whole chain: the same first break, the same kind, the same count.
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """What was found in the records with ``low <= seq < high``."""
+    low: int
+    first_seq: int | None       # the first record in the range (None: the range holds none)
+    first_prev: str | None      # its stored prev_hash, trusted until join_segments checks it
+    verdict: ChainVerdict       # verify_chain over the range, from ``low``, after that prev_hash
+    seen: dict[int, str] = field(default_factory=dict)   # hashes at the wanted (checkpoint) seqs
+
+    def to_dict(self) -> dict:
+        return {"low": self.low, "first_seq": self.first_seq, "first_prev": self.first_prev,
+                "verdict": self.verdict.to_dict(), "seen": {str(k): v for k, v in self.seen.items()}}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Segment":
+        return cls(int(d["low"]), d["first_seq"], d["first_prev"], ChainVerdict(**d["verdict"]),
+                   {int(k): v for k, v in d["seen"].items()})
+
+
+def verify_segment(records: Iterable[Any], low: int, wanted: Iterable[int] = (),
+                   prev_hash: str | None = None) -> Segment:
+    """Verify the records of one range (ordered by seq, starting at or after ``low``). ``prev_hash``: the
+    hash before ``low`` if known (GENESIS_HASH for the first segment); otherwise the first record's own."""
+    it = iter(records)
+    first = next(it, None)
+    if first is None:
+        return Segment(low, None, None, ChainVerdict(True, 0, None, None))
+    f = first if first.__class__ in (list, tuple) or isinstance(first, tuple) else (
+        _item_fields(first) if isinstance(first, Mapping) else _attr_fields(first))
+    wanted = set(wanted)
+    seen: dict[int, str] = {}
+
+    def observe(seq: int, digest: str) -> None:
+        if seq in wanted:
+            seen[seq] = digest
+    first_prev = f[9]
+    verdict = verify_chain(_prepend(first, it), start_seq=low,
+                           prev_hash=first_prev if prev_hash is None else prev_hash,
+                           observe=observe if wanted else None)
+    return Segment(low, f[0], first_prev, verdict, seen)
+
+
+def _prepend(first, rest):
+    yield first
+    yield from rest
+
+
+def join_segments(segments: Iterable[Segment], *, start_seq: int = 1,
+                  prev_hash: str = GENESIS_HASH) -> tuple[ChainVerdict, dict[int, str]]:
+    """The verdict over consecutive segments (in seq order, the first starting at ``start_seq``) and the
+    hashes seen at wanted seqs up to the first break."""
+    checked = 0
+    expected = start_seq
+    prev = prev_hash
+    seen: dict[int, str] = {}
+    for s in segments:
+        if s.first_seq is None:
+            continue
+        if s.first_seq != expected:   # records missing at the end of a range or the start of this one
+            return _broken(checked, expected, prev, s.first_seq, SEQ_GAP), seen
+        if s.first_prev != prev:
+            return _broken(checked, expected, prev, s.first_seq, PREV_LINK_BROKEN), seen
+        seen.update(s.seen)
+        v = s.verdict
+        checked += v.checked
+        if not v.ok:
+            return ChainVerdict(False, checked, v.head_seq, v.head_hash, v.broken_seq, v.kind, v.message), seen
+        expected = v.head_seq + 1
+        prev = v.head_hash
+    return ChainVerdict(True, checked, expected - 1 if checked or start_seq > 1 else None,
+                        prev if checked or start_seq > 1 else None), seen
+
+
+def verify_segments_with_checkpoints(segments: Iterable[Segment], checkpoints: Iterable[Checkpoint],
+                                     public_keys: "PublicKeys | None" = None
+                                     ) -> tuple[ChainVerdict, CheckpointReport]:
+    """``verify_with_checkpoints`` for a chain verified in segments (each given the checkpoint seqs in its
+    range as ``wanted``)."""
+    checkpoints = list(checkpoints)
+    verdict, seen = join_segments(segments)
+    matcher = _CheckpointMatcher(checkpoints)
+    matcher.seen = {seq: h for seq, h in seen.items() if seq in matcher.wanted}
+    matcher.head = verdict.head_seq or 0
+    if verdict.ok:
+        return verdict, _report(checkpoints, matcher, public_keys)
+    return verdict, _report(checkpoints, matcher, public_keys, verified_to=matcher.head)
+
+
 # -- keys ------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,31 @@ def test_a_presigned_upload_is_verified_by_content_size_and_checksum(store):
     assert got.content == PDF
 
 
+def test_a_read_back_upload_gives_its_connection_back_to_the_pool_open(store, monkeypatch):
+    """urllib3 closes the connection when a response is closed: verifying an upload must release the response
+    read to the end instead, so that against MinIO, which keeps connections alive, the next request reuses it
+    (moto's server closes every connection itself, so the test watches the client)."""
+    from urllib3.response import HTTPResponse
+    digest = hashlib.sha256(PDF).hexdigest()
+    upload(store, "k/1.pdf", PDF)
+    closed, released = [], []
+    close, release = HTTPResponse.close, HTTPResponse.release_conn
+    monkeypatch.setattr(HTTPResponse, "close", lambda self: (closed.append(self), close(self))[1])
+    monkeypatch.setattr(HTTPResponse, "release_conn", lambda self: (released.append(self), release(self))[1])
+    assert store.verify("k/1.pdf", sha256=digest, max_size=10_000).kind == "pdf"
+    with pytest.raises(ValidationFailed):   # a rejected file is read to the end as well
+        store.verify("k/1.pdf", sha256="0" * 64, max_size=10_000)
+    assert closed == [] and len(released) >= 2
+
+    def cut_off(self, amt):
+        yield PDF[:10]
+        raise ConnectionResetError("the body stopped half-way")
+    monkeypatch.setattr(HTTPResponse, "stream", cut_off)
+    with pytest.raises(ConnectionResetError):   # read in part: that connection is closed, not reused
+        store.verify("k/1.pdf", sha256=digest, max_size=10_000)
+    assert len(closed) == 1
+
+
 def test_a_file_whose_checksum_differs_from_the_declared_one_is_rejected(store):
     upload(store, "a/x.pdf", PDF)
     with pytest.raises(ValidationFailed) as exc:

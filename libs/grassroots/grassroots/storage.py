@@ -120,8 +120,12 @@ class ObjectStore:
                 if len(head) < 16:
                     head += chunk[:16]
                 digest.update(chunk)
+        except BaseException:
+            resp.close()   # read in part: the connection cannot serve another request
+            raise
         finally:
-            resp.close()
+            # Read to the end, the connection goes back to the client's pool for the next request (closing
+            # the response would close it: a new TCP, or TLS, connection per confirmed upload).
             resp.release_conn()
         kind = sniff(head)
         if kind is None or kind not in allowed:

@@ -38,8 +38,6 @@ def rpc(fn):
     return _rpc(wrapper)
 
 
-
-
 class IntakeService(ServiceBase):
     name = "intake"
     db = Database(Base)

@@ -20,7 +20,7 @@ Available to a budget = balance(allocated) − balance(disbursed). Flows:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable, Mapping
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, replace
-from typing import Mapping
 from zoneinfo import ZoneInfo
 
 from grassroots.errors import Conflict, ValidationFailed

@@ -188,7 +188,15 @@ def chizi_form(unit_name, year):
 
 
 def main() -> int:
-    results = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}, "started": time.time()}
+    results = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}, "started": time.time(),
+               "phase_seconds": {}}
+    mark = [time.perf_counter()]
+
+    def phase(name):
+        """Wall time since the previous phase ended (where a run's minutes go)."""
+        now = time.perf_counter()
+        results["phase_seconds"][name] = round(now - mark[0], 1)
+        mark[0] = now
     vhost = f"bench-{uuid.uuid4().hex[:8]}"
     amqp = localsuite.create_vhost(vhost)
     admin_pg = psycopg2.connect(PG_ADMIN)
@@ -248,6 +256,7 @@ def main() -> int:
                                                       "doc_no": f"bench-{uuid.uuid4().hex[:6]}"}, expect=201)
         officer.call("POST", f"/api/v1/calls/{call['id']}/open")
 
+        phase("start")
         # --- set-up (not timed): one returnee park per client, each with its drafts and their scans --------
         n_units = max(LEVELS)
         units = []
@@ -278,6 +287,7 @@ def main() -> int:
             drafts = list(pool.map(make_draft, [i % n_units for i in range(need)]))
         results["setup"] = {"drafts": need, "seconds": round(time.perf_counter() - t0, 1)}
         print(f"set-up: {need} drafts with verified scans in {results['setup']['seconds']} s", flush=True)
+        phase("set-up")
         queue = list(drafts)
 
         def take(n):
@@ -385,6 +395,7 @@ def main() -> int:
             row["raw_sql_ratio"] = round(row["raw_sql_throughput"] / row["baseline_throughput"], 2)
             results["submit"][clients] = row
             print(f"submit x{clients}: {row}", flush=True)
+        phase("submit path")
         if os.environ.get("BENCH_ONLY_SUBMIT") == "1":
             return 0
         results["memory_loaded_mb"] = {n: rss_mb(p.pid) for n, p in suite.procs.items() if n != "s3"}
@@ -563,6 +574,7 @@ def main() -> int:
             ev["alone"][svc]["drain_ratio"] = round(ev["alone"][svc]["drain_per_s"] / base1["drain_per_s"], 2)
         results["events"] = ev
         print(f"events: {json.dumps(ev, ensure_ascii=False)}", flush=True)
+        phase("event path")
 
         # --- 3. scale-out: a backlog drained by one and by two review processes ---------------------------
         # The replicas are started and consuming, then paused while the backlog is committed and relayed into
@@ -614,6 +626,7 @@ def main() -> int:
         scale["ratio_2_to_1"] = round(scale[2]["events_per_s"] / scale[1]["events_per_s"], 2)
         results["scale_out"] = scale
         results["memory_after_mb"] = {n: rss_mb(p.pid) for n, p in suite.procs.items() if n != "s3"}
+        phase("scale-out and memory")
     finally:
         if paused:
             resume(list(paused))
@@ -634,11 +647,13 @@ def main() -> int:
             db = url.rsplit("/", 1)[1]
             cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (db,))
             cur.execute(f'DROP DATABASE IF EXISTS "{db}"')
+    phase("stop")
     results["seconds"] = round(time.time() - results["started"], 1)
     out = ROOT / "bench" / "results" / "suite.json"
     out.write_text(json.dumps(results, ensure_ascii=False, indent=2))
     print_table(results)
     print(f"\nJSON: {out}")
+    print(f"wall time {results['seconds']} s: " + ", ".join(f"{k} {v} s" for k, v in results["phase_seconds"].items()))
     return 0
 
 

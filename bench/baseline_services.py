@@ -1,15 +1,22 @@
 """Bare-Nameko baselines measured in the same run as the suite (see run_all.py).
 
-    python bench/baseline_services.py <amqp_uri> <http_port> <postgres_url>
+    python bench/baseline_services.py <amqp_uri> <http_port>
+    python bench/baseline_services.py <amqp_uri> --rpc <postgres_url>
     python bench/baseline_services.py <amqp_uri> --sink <service_name>
 
 The first form runs
-- bench_front: an HTTP entrypoint that forwards the body to a trivial RPC method (the submit-path baseline);
-  ``/submit_raw`` forwards instead to an RPC method that does a submission's irreducible database work with
-  raw psycopg2 (lock the draft and its unit, read its documents, count the unit's submissions, update,
-  write the outbox row, commit): the floor of the submit path in this stack, without ORM or domain rules;
+- bench_front: HTTP entrypoints. ``/forward`` forwards the body to a trivial RPC method of bench_echo, which
+  runs in a process of its own (the second form), as the suite's gateway and intake do: the submit-path
+  baseline, with the same processes and hops as the suite. ``/forward_local`` forwards to the same trivial
+  method of bench_echo_local, which runs in this process: the baseline of earlier runs, one process fewer
+  (printed beside the other). ``/submit_raw`` forwards to an RPC method of bench_echo that does a submission's
+  irreducible database work with raw psycopg2 (lock the draft and its unit, read its documents, count the
+  unit's submissions, update, write the outbox row, commit): the floor of the submit path in this stack,
+  without ORM or domain rules;
+- bench_echo_local: the trivial method, in the front's process;
 - bench_sink: a trivial event handler recording arrival latency (the event-path baseline).
-The second form runs one more trivial sink under another name, in its own process, for ``tick3`` only: with
+The second form runs bench_echo: the trivial method and the raw-SQL submission.
+The third form runs one more trivial sink under another name, in its own process, for ``tick3`` only: with
 bench_sink, three of them stand beside the suite's three consumers of ``application_submitted``.
 """
 import warnings
@@ -48,8 +55,14 @@ CREATE TABLE IF NOT EXISTS outbox (seq bigserial PRIMARY KEY, event_id text NOT 
 
 
 def _conn():
+    """A pooled connection in autocommit mode: the raw submission sends its own BEGIN and COMMIT, each with a
+    statement, as the suite's connections do."""
     import psycopg2
-    return RAW_DB["pool"].pop() if RAW_DB["pool"] else psycopg2.connect(RAW_DB["url"])
+    if RAW_DB["pool"]:
+        return RAW_DB["pool"].pop()
+    c = psycopg2.connect(RAW_DB["url"])
+    c.autocommit = True
+    return c
 
 
 class BenchEcho:
@@ -65,6 +78,7 @@ class BenchEcho:
         c = _conn()
         try:
             cur = c.cursor()
+            cur.execute("BEGIN")
             cur.execute(SCHEMA)
             units = [uuid.uuid4().hex for _ in range(50)]
             cur.executemany("INSERT INTO unit VALUES (%s, 'returnee_park')", [(u,) for u in units])
@@ -73,44 +87,62 @@ class BenchEcho:
                             [(a, units[i % 50]) for i, a in enumerate(ids)])
             cur.executemany("INSERT INTO document VALUES (%s, %s, 'stamped_form_scan', 'stored')",
                             [(uuid.uuid4().hex, a) for a in ids])
-            c.commit()
+            cur.execute("COMMIT")
             return ids
         finally:
             RAW_DB["pool"].append(c)
 
     @rpc
     def submit_raw(self, application_id, body):
+        """A submission's database work in two round trips, as the suite's (``grassroots.pgtx``): BEGIN, the
+        locking read of the draft and its unit with its stored documents and the unit's submissions counted;
+        then the update, the outbox row and COMMIT in one query string."""
         c = _conn()
         try:
             cur = c.cursor()
-            cur.execute("SELECT a.status, a.form, u.id, u.kind FROM application a JOIN unit u ON u.id = a.unit_id "
-                        "WHERE a.id = %s FOR UPDATE", (application_id,))
-            status, _form, unit_id, _kind = cur.fetchone()
-            cur.execute("SELECT kind FROM document WHERE application_id = %s AND status = 'stored'",
+            cur.execute("BEGIN; SELECT a.status, a.form, u.id, u.kind, "
+                        "(SELECT array_agg(d.kind) FROM document d WHERE d.application_id = a.id AND d.status = 'stored'), "
+                        "(SELECT count(*) FROM application s WHERE s.unit_id = u.id AND s.status = 'submitted') "
+                        "FROM application a JOIN unit u ON u.id = a.unit_id WHERE a.id = %s FOR UPDATE OF a, u",
                         (application_id,))
-            kinds = {r[0] for r in cur.fetchall()}
-            cur.execute("SELECT count(*) FROM application WHERE unit_id = %s AND status = 'submitted'", (unit_id,))
-            used = cur.fetchone()[0]
-            if status != "draft" or "stamped_form_scan" not in kinds or used >= 1000:
-                c.rollback()
-                raise ValueError("not submittable")
-            cur.execute("UPDATE application SET status = 'submitted', form = %s, submitted_at = now() WHERE id = %s",
-                        (body, application_id))
-            cur.execute("INSERT INTO outbox (event_id, event_type, body) VALUES (%s, 'application_submitted', %s)",
-                        (uuid.uuid4().hex, body))
-            c.commit()
+            status, _form, unit_id, _kind, kinds, used = cur.fetchone()
+            if status != "draft" or "stamped_form_scan" not in (kinds or ()) or used >= 1000:
+                raise ValueError("not submittable")   # rolled back below
+            cur.execute("UPDATE application SET status = 'submitted', form = %s, submitted_at = now() WHERE id = %s; "
+                        "INSERT INTO outbox (event_id, event_type, body) VALUES (%s, 'application_submitted', %s); "
+                        "COMMIT", (body, application_id, uuid.uuid4().hex, body))
             return {"id": application_id, "status": "submitted"}
+        except BaseException:
+            try:
+                c.cursor().execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - the connection is gone: the server ended the transaction
+                c.close()
+            raise
         finally:
-            RAW_DB["pool"].append(c)
+            if not c.closed:
+                RAW_DB["pool"].append(c)
+
+
+class BenchEchoLocal:
+    name = "bench_echo_local"
+
+    @rpc
+    def echo(self, body):
+        return body
 
 
 class BenchFront:
     name = "bench_front"
     echo = RpcProxy("bench_echo")
+    echo_local = RpcProxy("bench_echo_local")
 
     @http("POST", "/forward")
     def forward(self, request):
         return json.dumps({"echo": self.echo.echo(request.get_data(as_text=True))})
+
+    @http("POST", "/forward_local")
+    def forward_local(self, request):
+        return json.dumps({"echo": self.echo_local.echo(request.get_data(as_text=True))})
 
     @http("POST", "/submit_raw/<string:application_id>")
     def submit_raw(self, request, application_id):
@@ -134,10 +166,12 @@ def main():
     amqp = sys.argv[1]
     if sys.argv[2] == "--sink":
         services, config = [make_sink(sys.argv[3], three_only=True)], {"AMQP_URI": amqp, "max_workers": 10}
+    elif sys.argv[2] == "--rpc":
+        RAW_DB["url"] = sys.argv[3]
+        services, config = [BenchEcho], {"AMQP_URI": amqp, "max_workers": 10}
     else:
-        port, RAW_DB["url"] = sys.argv[2], sys.argv[3]
-        services = [BenchEcho, BenchFront, make_sink("bench_sink")]
-        config = {"AMQP_URI": amqp, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "max_workers": 10}
+        services = [BenchFront, BenchEchoLocal, make_sink("bench_sink")]
+        config = {"AMQP_URI": amqp, "WEB_SERVER_ADDRESS": f"127.0.0.1:{sys.argv[2]}", "max_workers": 10}
     runner = ServiceRunner(config)
     for cls in services:
         runner.add_service(cls)

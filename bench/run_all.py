@@ -5,8 +5,10 @@ bench/results/suite.json.
 1. Submit path: applications submitted per second through the gateway (HTTP, JWT, validation, database
    write under the quota lock, outbox) with 1, 10 and 50 concurrent clients; p50/p95/p99 latency. Measured
    with the consumers of the events paused (the path alone) and with the whole suite running.
-   Baseline: a bare Nameko HTTP entrypoint forwarding to a trivial RPC method; beside it, the same front
-   forwarding to an RPC that does a submission's SQL in raw psycopg2 (the floor without ORM or rules).
+   Baseline: a bare Nameko HTTP entrypoint forwarding to a trivial RPC method in another process (the suite's
+   gateway and intake are two processes: the baseline has the same processes and hops); beside it, the same
+   with the RPC method in the front's own process (the baseline of earlier runs), and the front forwarding to
+   an RPC that does a submission's SQL in raw psycopg2 (the floor without ORM or rules).
 2. Event path: from intake's commit (outbox row) to the handling in review, notify and experts (their
    inbox rows): events/s and p50/p99 latency at a steady rate and at saturation, every event counted;
    each consumer alone beside one trivial handler, and the three together beside three trivial handlers
@@ -214,9 +216,10 @@ def main() -> int:
     admin_pg.cursor().execute(f'CREATE DATABASE "{raw_db}"')
     dbs["raw"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + raw_db
     base_port = localsuite.free_port()
-    baseline = subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_services.py"), amqp, str(base_port),
-                                 dbs["raw"]],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    baseline, baseline_rpc = (
+        subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_services.py"), amqp, *args],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        for args in ((str(base_port),), ("--rpc", dbs["raw"])))
     extra_reviews, sinks = [], []
     paused: set[str] = set()
 
@@ -241,6 +244,7 @@ def main() -> int:
 
     try:
         assert baseline.stdout.readline().strip() == "ready"
+        assert baseline_rpc.stdout.readline().strip() == "ready"
         suite.start()
         out = suite.admin("create-user", "--username", "admin", "--password", scenario.PASSWORD, "--role", "admin")
         assert out.returncode == 0, out.stderr
@@ -326,7 +330,8 @@ def main() -> int:
         # figure is HTTP, JWT, validation, the database write and the outbox relay, as the issue defines it;
         # the events wait in RabbitMQ and are drained and counted before going on), the whole suite (the
         # consumers handle every event on the same two cores meanwhile), then the baselines: bare Nameko
-        # HTTP -> trivial RPC, and the same front -> an RPC doing a submission's database work in raw SQL.
+        # HTTP -> trivial RPC in another process (and in the front's own process), and the same front -> an RPC
+        # doing a submission's database work in raw SQL.
         front = Http(f"http://127.0.0.1:{base_port}")
         body = json.dumps(chizi_form("基准单位", year), ensure_ascii=False)
         from nameko.standalone.rpc import ClusterRpcProxy
@@ -344,7 +349,7 @@ def main() -> int:
 
         for clients in LEVELS:
             n = PER_LEVEL[clients]
-            alone_runs, base_runs = [], []
+            alone_runs, base_runs, local_runs = [], [], []
             # REPEAT interleaved rounds of (suite alone, baseline): the medians, and their ratio, hold better on
             # a shared machine than one run of each
             for rep in range(REPEAT):
@@ -367,11 +372,15 @@ def main() -> int:
                     spy.wait(30)
                 submitted_so_far += n
                 wait_handled(submitted_so_far)
-                bcpu0 = cpu_seconds({"baseline": baseline})
-                bel, blat, berr = run_load(lambda _: front.post("/forward", {"body": body}, expect=(200,)),
-                                           range(n), clients)
-                bcpu1 = cpu_seconds({"baseline": baseline})
-                base_runs.append({**latency_row(blat, bel, berr), "cpu_ms_per_request": cpu_ms_per(bcpu0, bcpu1, n)})
+                # the two baselines take turns going first
+                for path in ("/forward", "/forward_local") if rep % 2 == 0 else ("/forward_local", "/forward"):
+                    procs = {"baseline front": baseline, "baseline rpc": baseline_rpc}
+                    bcpu0 = cpu_seconds(procs)
+                    bel, blat, berr = run_load(lambda _: front.post(path, {"body": body}, expect=(200,)),
+                                               range(n), clients)
+                    bcpu1 = cpu_seconds(procs)
+                    (base_runs if path == "/forward" else local_runs).append(
+                        {**latency_row(blat, bel, berr), "cpu_ms_per_request": cpu_ms_per(bcpu0, bcpu1, n)})
             el, lat, err = run_load(submit, take(n), clients)
             whole = latency_row(lat, el, err)
             submitted_so_far += n
@@ -379,20 +388,25 @@ def main() -> int:
             ids, raw_ids = raw_ids[:n], raw_ids[n:]
             rel, rlat, rerr = run_load(lambda a: front.post(f"/submit_raw/{a}", {"body": body}, expect=(200,)),
                                        ids, clients)
-            base = median_row(base_runs)
+            base, local = median_row(base_runs), median_row(local_runs)
             row = {"n": n, "repeats": REPEAT, **median_row(alone_runs),
                    "whole_suite_throughput": whole["throughput"], "whole_suite_p50_ms": whole["p50_ms"],
                    "whole_suite_p99_ms": whole["p99_ms"], "whole_suite_errors": whole["errors"],
                    "baseline_throughput": base["throughput"], "baseline_p50_ms": base["p50_ms"],
                    "baseline_p99_ms": base["p99_ms"], "baseline_errors": base["errors"],
                    "baseline_cpu_ms_per_request": base["cpu_ms_per_request"],
+                   "baseline_one_process_throughput": local["throughput"],
+                   "baseline_one_process_p50_ms": local["p50_ms"],
+                   "baseline_one_process_cpu_ms_per_request": local["cpu_ms_per_request"],
                    "raw_sql_throughput": round(len(rlat) / rel, 1), "raw_sql_p50_ms": ms(pct(rlat, 50)),
                    "raw_sql_errors": len(rerr),
                    "runs": {"alone_throughput": [r["throughput"] for r in alone_runs],
-                            "baseline_throughput": [r["throughput"] for r in base_runs]}}
+                            "baseline_throughput": [r["throughput"] for r in base_runs],
+                            "baseline_one_process_throughput": [r["throughput"] for r in local_runs]}}
             row["ratio"] = round(row["throughput"] / row["baseline_throughput"], 2)
             row["whole_suite_ratio"] = round(row["whole_suite_throughput"] / row["baseline_throughput"], 2)
             row["raw_sql_ratio"] = round(row["raw_sql_throughput"] / row["baseline_throughput"], 2)
+            row["ratio_one_process"] = round(row["throughput"] / row["baseline_one_process_throughput"], 2)
             results["submit"][clients] = row
             print(f"submit x{clients}: {row}", flush=True)
         phase("submit path")
@@ -636,11 +650,12 @@ def main() -> int:
             except ProcessLookupError:
                 pass
         suite.stop()
-        try:
-            os.killpg(baseline.pid, signal.SIGTERM)
-            baseline.wait(30)
-        except ProcessLookupError:
-            pass
+        for p in (baseline, baseline_rpc):
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(30)
+            except ProcessLookupError:
+                pass
         localsuite.delete_vhost(vhost)
         cur = admin_pg.cursor()
         for url in dbs.values():
@@ -658,10 +673,11 @@ def main() -> int:
 
 
 def print_table(r):
-    print(f"\n== Submit path through the gateway (vs bare Nameko HTTP -> trivial RPC, same run; medians of "
-          f"{REPEAT} interleaved rounds) ==")
+    print(f"\n== Submit path through the gateway (vs bare Nameko HTTP -> trivial RPC in another process, same run; "
+          f"medians of {REPEAT} interleaved rounds) ==")
     print("alone: the consumers of the events paused (drained and counted afterwards); whole: all running; "
-          "raw SQL: the bare front -> an RPC doing a submission's SQL with psycopg2")
+          "raw SQL: the bare front -> an RPC in another process doing a submission's SQL with psycopg2, in the "
+          "suite's two round trips")
     print(f"{'clients':>7} {'alone/s':>8} {'ratio':>6} {'p50ms':>7} {'p95ms':>7} {'p99ms':>7} {'whole/s':>8} "
           f"{'ratio':>6} {'base/s':>8} {'p50ms':>6} {'rawsql/s':>8} {'ratio':>6} {'errors':>6}")
     for c, row in r["submit"].items():
@@ -669,6 +685,9 @@ def print_table(r):
               f"{row['p99_ms']:>7} {row['whole_suite_throughput']:>8} {row['whole_suite_ratio']:>6} "
               f"{row['baseline_throughput']:>8} {row['baseline_p50_ms']:>6} {row['raw_sql_throughput']:>8} "
               f"{row['raw_sql_ratio']:>6} {row['errors'] + row['whole_suite_errors']:>6}")
+    print("beside it, the trivial RPC in the front's own process (the baseline of runs before 2026-12-01 06:30 UTC): "
+          + "; ".join(f"x{c} {row['baseline_one_process_throughput']}/s, p50 {row['baseline_one_process_p50_ms']} ms, "
+                      f"ratio {row['ratio_one_process']}" for c, row in r["submit"].items()))
     # each alone round beside the baseline round that followed it: the machine's drift between rounds cancels
     print("each round, alone / the baseline round after it: " + "; ".join(
         f"x{c} " + " ".join(str(round(a / b, 2)) for a, b in zip(row["runs"]["alone_throughput"],
@@ -681,6 +700,9 @@ def print_table(r):
         cpu = row.get("baseline_cpu_ms_per_request") or {}
         print(f"   baseline, per request: total {round(sum(cpu.values()), 1)}; "
               + ", ".join(f"{k} {v}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])))
+        cpu = row.get("baseline_one_process_cpu_ms_per_request") or {}
+        print(f"   baseline in one process, per request: total {round(sum(cpu.values()), 1)}; "
+              + ", ".join(f"{k} {v}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]) if k != "baseline rpc"))
         t = row.get("mean_ms") or {}
         if t:
             print(f"   mean time per submission: client {t['client']} ms, in the gateway's handler "

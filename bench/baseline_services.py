@@ -10,9 +10,9 @@ The first form runs
   baseline, with the same processes and hops as the suite. ``/forward_local`` forwards to the same trivial
   method of bench_echo_local, which runs in this process: the baseline of earlier runs, one process fewer
   (printed beside the other). ``/submit_raw`` forwards to an RPC method of bench_echo that does a submission's
-  irreducible database work with raw psycopg2 (lock the draft and its unit, read its documents, count the
-  unit's submissions, update, write the outbox row, commit): the floor of the submit path in this stack,
-  without ORM or domain rules;
+  irreducible database work with raw psycopg2 (green under eventlet, as the suite's) in the suite's two round
+  trips (lock the draft and its unit, read its documents and count the unit's submissions; update, write the
+  outbox row and commit): the floor of the submit path in this stack, without ORM or domain rules;
 - bench_echo_local: the trivial method, in the front's process;
 - bench_sink: a trivial event handler recording arrival latency (the event-path baseline).
 The second form runs bench_echo: the trivial method and the raw-SQL submission.

@@ -3,6 +3,7 @@
     python bench/baseline_services.py <amqp_uri> <http_port>
     python bench/baseline_services.py <amqp_uri> --rpc <postgres_url>
     python bench/baseline_services.py <amqp_uri> --sink <service_name>
+    python bench/baseline_services.py <amqp_uri> --sink-replica
 
 The first form runs
 - bench_front: HTTP entrypoints. ``/forward`` forwards the body to a trivial RPC method of bench_echo, which
@@ -18,6 +19,10 @@ The first form runs
 The second form runs bench_echo: the trivial method and the raw-SQL submission.
 The third form runs one more trivial sink under another name, in its own process, for ``tick3`` only: with
 bench_sink, three of them stand beside the suite's three consumers of ``application_submitted``.
+The fourth form runs a second replica of bench_sink's ``tick`` handler (same service and method name, so the
+same queue: competing consumers), for the scale-out baseline; its arrivals are read from
+``bench_sink_replica.stats``, since an RPC method of its own under bench_sink's name would compete with the
+first replica's.
 """
 import warnings
 
@@ -162,10 +167,22 @@ def make_sink(name, three_only=False):
     return type(f"Sink_{name}", (), attrs)
 
 
+def make_sink_replica():
+    """A second process consuming bench_sink's ``tick`` queue, and its arrivals under another service name."""
+    def record(self, payload):
+        ARRIVALS.append((payload["t"], time.time()))
+    replica = type("SinkReplica", (), {"name": "bench_sink", "on_tick": event_handler("bench_source", "tick")(record)})
+    stats = type("SinkReplicaStats", (), {"name": "bench_sink_replica", "stats": rpc(lambda self: ARRIVALS),
+                                          "reset": rpc(lambda self: ARRIVALS.clear())})
+    return [replica, stats]
+
+
 def main():
     amqp = sys.argv[1]
     if sys.argv[2] == "--sink":
         services, config = [make_sink(sys.argv[3], three_only=True)], {"AMQP_URI": amqp, "max_workers": 10}
+    elif sys.argv[2] == "--sink-replica":
+        services, config = make_sink_replica(), {"AMQP_URI": amqp, "max_workers": 10}
     elif sys.argv[2] == "--rpc":
         RAW_DB["url"] = sys.argv[3]
         services, config = [BenchEcho], {"AMQP_URI": amqp, "max_workers": 10}

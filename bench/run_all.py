@@ -14,8 +14,10 @@ bench/results/suite.json.
    each consumer alone beside one trivial handler, and the three together beside three trivial handlers
    in three processes. Baseline: raw Nameko event dispatch to trivial handlers.
 3. Scale-out: a backlog of 2,000 events drained by one and by two review processes, started and consuming
-   beforehand, paused while the backlog is relayed into their queue, then resumed together.
-4. Memory: resident memory of each service process, idle and after the load of point 1.
+   beforehand, paused while the backlog is relayed into their queue, then resumed together. Baseline: the same
+   backlog of trivial events drained by a bare Nameko handler in one and in two processes, the same way.
+4. Memory: resident memory of each service process, idle and after the load of point 1, beside the baseline's
+   bare Nameko processes (its RPC service process is the like-for-like one).
 """
 from __future__ import annotations
 
@@ -233,6 +235,13 @@ def main() -> int:
             os.killpg(suite.procs[name].pid, signal.SIGCONT)
             paused.discard(name)
 
+    def memory():
+        """Resident MB of each service process, and of the two bare Nameko processes of the baseline (its HTTP
+        front, and its RPC service: the like-for-like bare service process)."""
+        out = {n: rss_mb(p.pid) for n, p in suite.procs.items() if n != "s3"}
+        out.update({"baseline front": rss_mb(baseline.pid), "baseline rpc": rss_mb(baseline_rpc.pid)})
+        return out
+
     def profile(names, prefix, seconds):
         """BENCH_PROFILE=1: py-spy samples of these processes (on-CPU, raw stacks) in /tmp/prof-<prefix><name>.txt."""
         if os.environ.get("BENCH_PROFILE") != "1":
@@ -248,7 +257,7 @@ def main() -> int:
         suite.start()
         out = suite.admin("create-user", "--username", "admin", "--password", scenario.PASSWORD, "--role", "admin")
         assert out.returncode == 0, out.stderr
-        results["memory_idle_mb"] = {n: rss_mb(p.pid) for n, p in suite.procs.items() if n != "s3"}
+        results["memory_idle_mb"] = memory()
         gw = suite.gateway_url
         admin = scenario.Client(gw).login("admin")
         admin.call("POST", "/api/v1/users", {"username": "bench-officer", "password": scenario.PASSWORD,
@@ -412,7 +421,7 @@ def main() -> int:
         phase("submit path")
         if os.environ.get("BENCH_ONLY_SUBMIT") == "1":
             return 0
-        results["memory_loaded_mb"] = {n: rss_mb(p.pid) for n, p in suite.procs.items() if n != "s3"}
+        results["memory_loaded_mb"] = memory()
 
         # --- 2. event path: saturation and a steady rate --------------------------------------------------
         def event_latencies(consumer_db):
@@ -638,8 +647,58 @@ def main() -> int:
                                "events_per_s": round(len(stamps) / drain, 1)}
             print(f"scale-out x{replicas}: {scale[replicas]}", flush=True)
         scale["ratio_2_to_1"] = round(scale[2]["events_per_s"] / scale[1]["events_per_s"], 2)
+
+        # baseline: the same backlog of trivial events drained by bench_sink in one process, then in two (the
+        # second replica started and consuming beforehand; both paused while the backlog is published)
+        def sink_consumers():
+            queues = json.loads(localsuite.rabbit_management("GET", f"queues/{vhost}?columns=name,consumers"))
+            return sum(q.get("consumers", 0) for q in queues if q["name"] == "evt-bench_source-tick--bench_sink.on_tick")
+
+        base_scale = {}
+        for replicas in (1, 2):
+            if replicas == 2:
+                sinks.append(subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_services.py"), amqp,
+                                               "--sink-replica"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                              text=True, start_new_session=True))
+                assert sinks[-1].stdout.readline().strip() == "ready"
+            deadline = time.monotonic() + 60
+            while sink_consumers() < replicas and time.monotonic() < deadline:
+                time.sleep(0.2)
+            names = ["bench_sink"] + (["bench_sink_replica"] if replicas == 2 else [])
+            for name in names:
+                with ClusterRpcProxy(cfg) as rpc:
+                    getattr(rpc, name).reset()
+            group = [baseline] + sinks[-1:] if replicas == 2 else [baseline]
+            for p in group:
+                os.killpg(p.pid, signal.SIGSTOP)
+            try:
+                for _ in range(SCALE_BACKLOG):
+                    dispatch("bench_source", "tick", {"t": time.time()})
+            finally:
+                for p in group:
+                    os.killpg(p.pid, signal.SIGCONT)
+            arrivals, deadline = [], time.monotonic() + 60
+            while time.monotonic() < deadline:
+                arrivals = []
+                for name in names:
+                    with ClusterRpcProxy(cfg) as rpc:
+                        arrivals += getattr(rpc, name).stats()
+                if len(arrivals) >= SCALE_BACKLOG:
+                    break
+                time.sleep(0.1)
+            stamps = [b for _, b in arrivals]
+            drain = max(stamps) - min(stamps)
+            base_scale[replicas] = {"backlog": SCALE_BACKLOG, "drained": len(stamps), "drain_seconds": round(drain, 2),
+                                    "events_per_s": round(len(stamps) / drain, 1)}
+            print(f"scale-out baseline x{replicas}: {base_scale[replicas]}", flush=True)
+        base_scale["ratio_2_to_1"] = round(base_scale[2]["events_per_s"] / base_scale[1]["events_per_s"], 2)
+        scale["baseline"] = base_scale
+        for p in sinks:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(30)
+        sinks.clear()
         results["scale_out"] = scale
-        results["memory_after_mb"] = {n: rss_mb(p.pid) for n, p in suite.procs.items() if n != "s3"}
+        results["memory_after_mb"] = memory()
         phase("scale-out and memory")
     finally:
         if paused:
@@ -738,9 +797,17 @@ def print_table(r):
         print(f"{n} replica(s): {row['events_per_s']} ev/s ({row['drained']}/{row['backlog']} drained in "
               f"{row['drain_seconds']} s, the replicas already consuming)")
     print(f"two replicas / one: {r['scale_out']['ratio_2_to_1']}")
-    print("\n== Resident memory (MB): idle / after submit load / end ==")
+    b = r["scale_out"]["baseline"]
+    print(f"baseline, a trivial handler (bare Nameko) draining the same backlog: 1 replica {b[1]['events_per_s']} ev/s "
+          f"({b[1]['drain_seconds']} s), 2 replicas {b[2]['events_per_s']} ev/s ({b[2]['drain_seconds']} s); two / one: "
+          f"{b['ratio_2_to_1']}")
+    print("\n== Resident memory (MB): idle / after submit load / end; after load beside the baseline's bare Nameko "
+          "RPC process ==")
+    bare = r["memory_loaded_mb"].get("baseline rpc")
     for n in r["memory_idle_mb"]:
-        print(f"{n:>8}: {r['memory_idle_mb'][n]} / {r['memory_loaded_mb'].get(n)} / {r['memory_after_mb'].get(n)}")
+        loaded = r["memory_loaded_mb"].get(n)
+        ratio = f"   ratio {round(loaded / bare, 2)}" if bare and loaded and not n.startswith("baseline") else ""
+        print(f"{n:>14}: {r['memory_idle_mb'][n]} / {loaded} / {r['memory_after_mb'].get(n)}{ratio}")
 
 
 if __name__ == "__main__":

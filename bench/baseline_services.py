@@ -154,12 +154,14 @@ class BenchFront:
         return json.dumps(self.echo.submit_raw(application_id, request.get_data(as_text=True)))
 
 
+def record(self, payload):
+    """The trivial handler: when the event was sent, when it arrived."""
+    ARRIVALS.append((payload["t"], time.time()))
+
+
 def make_sink(name, three_only=False):
     """A trivial handler service. Every sink handles ``tick3`` (the three-handler baseline); the first also
     handles ``tick`` (the one-handler baseline), so both run without restarting anything."""
-    def record(self, payload):
-        ARRIVALS.append((payload["t"], time.time()))
-
     attrs = {"name": name, "on_tick3": event_handler("bench_source", "tick3")(record),
              "stats": rpc(lambda self: ARRIVALS), "reset": rpc(lambda self: ARRIVALS.clear())}
     if not three_only:
@@ -169,9 +171,8 @@ def make_sink(name, three_only=False):
 
 def make_sink_replica():
     """A second process consuming bench_sink's ``tick`` queue, and its arrivals under another service name."""
-    def record(self, payload):
-        ARRIVALS.append((payload["t"], time.time()))
-    replica = type("SinkReplica", (), {"name": "bench_sink", "on_tick": event_handler("bench_source", "tick")(record)})
+    replica = type("SinkReplica", (), {"name": "bench_sink", "on_tick": event_handler("bench_source", "tick")(
+        lambda self, payload: record(self, payload))})
     stats = type("SinkReplicaStats", (), {"name": "bench_sink_replica", "stats": rpc(lambda self: ARRIVALS),
                                           "reset": rpc(lambda self: ARRIVALS.clear())})
     return [replica, stats]

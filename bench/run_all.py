@@ -218,10 +218,21 @@ def main() -> int:
     admin_pg.cursor().execute(f'CREATE DATABASE "{raw_db}"')
     dbs["raw"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + raw_db
     base_port = localsuite.free_port()
-    baseline, baseline_rpc = (
-        subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_services.py"), amqp, *args],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-        for args in ((str(base_port),), ("--rpc", dbs["raw"])))
+
+    def start_baseline(*args):
+        """A process of bench/baseline_services.py (its forms are described there); ``ready`` waits for it."""
+        return subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_services.py"), amqp, *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+
+    def ready(proc):
+        assert proc.stdout.readline().strip() == "ready"
+
+    def queue_consumers(name_prefix):
+        """Consumers on this run's queues whose names start with ``name_prefix`` (RabbitMQ's management API)."""
+        queues = json.loads(localsuite.rabbit_management("GET", f"queues/{vhost}?columns=name,consumers"))
+        return sum(q.get("consumers", 0) for q in queues if q["name"].startswith(name_prefix))
+
+    baseline, baseline_rpc = start_baseline(str(base_port)), start_baseline("--rpc", dbs["raw"])
     extra_reviews, sinks = [], []
     paused: set[str] = set()
 
@@ -252,8 +263,8 @@ def main() -> int:
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name in names]
 
     try:
-        assert baseline.stdout.readline().strip() == "ready"
-        assert baseline_rpc.stdout.readline().strip() == "ready"
+        ready(baseline)
+        ready(baseline_rpc)
         suite.start()
         out = suite.admin("create-user", "--username", "admin", "--password", scenario.PASSWORD, "--role", "admin")
         assert out.returncode == 0, out.stderr
@@ -471,17 +482,22 @@ def main() -> int:
         # process (``tick3``); the other two sinks run from here on and ignore ``tick``
         from nameko.standalone.events import event_dispatcher
         dispatch = event_dispatcher(cfg)
-        for name in ("bench_sink_b", "bench_sink_c"):
-            sinks.append(subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_services.py"), amqp,
-                                           "--sink", name], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                          text=True, start_new_session=True))
+        sinks.extend(start_baseline("--sink", name) for name in ("bench_sink_b", "bench_sink_c"))
         for p in sinks:
-            assert p.stdout.readline().strip() == "ready"
+            ready(p)
 
-        def sink_burst(names, event_type, n):
+        def reset_sinks(names):
             for name in names:
                 with ClusterRpcProxy(cfg) as rpc:
                     getattr(rpc, name).reset()
+
+        def sink_arrivals(name):
+            """(sent, arrived) times of the events a sink process handled since its reset."""
+            with ClusterRpcProxy(cfg) as rpc:
+                return getattr(rpc, name).stats()
+
+        def sink_burst(names, event_type, n):
+            reset_sinks(names)
             t0 = time.time()
             for _ in range(n):
                 dispatch("bench_source", event_type, {"t": time.time()})
@@ -489,8 +505,7 @@ def main() -> int:
             for name in names:
                 arrivals, deadline = [], time.monotonic() + 60
                 while time.monotonic() < deadline:
-                    with ClusterRpcProxy(cfg) as rpc:
-                        arrivals = getattr(rpc, name).stats()
+                    arrivals = sink_arrivals(name)
                     if len(arrivals) >= n:
                         break
                     time.sleep(0.1)
@@ -605,11 +620,6 @@ def main() -> int:
         # --- 3. scale-out: a backlog drained by one and by two review processes ---------------------------
         # The replicas are started and consuming, then paused while the backlog is committed and relayed into
         # their queue, then resumed together: the drain measures consuming, not process start-up.
-        def review_consumers():
-            queues = json.loads(localsuite.rabbit_management("GET", f"queues/{vhost}?columns=name,consumers"))
-            return sum(q.get("consumers", 0) for q in queues
-                       if q["name"].startswith("evt-intake-application_submitted--review"))
-
         scale = {}
         for replicas in (1, 2):
             while len(extra_reviews) < replicas - 1:
@@ -618,7 +628,8 @@ def main() -> int:
                                                       cwd=ROOT, env=suite.env(), stdout=log, stderr=subprocess.STDOUT,
                                                       start_new_session=True))
             deadline = time.monotonic() + 60
-            while review_consumers() < replicas and time.monotonic() < deadline:
+            while queue_consumers("evt-intake-application_submitted--review") < replicas \
+                    and time.monotonic() < deadline:
                 time.sleep(0.5)
             group = [suite.procs["review"]] + extra_reviews
             before = count_handled("review")
@@ -653,24 +664,17 @@ def main() -> int:
 
         # baseline: the same backlog of trivial events drained by bench_sink in one process, then in two (the
         # second replica started and consuming beforehand; both paused while the backlog is published)
-        def sink_consumers():
-            queues = json.loads(localsuite.rabbit_management("GET", f"queues/{vhost}?columns=name,consumers"))
-            return sum(q.get("consumers", 0) for q in queues if q["name"] == "evt-bench_source-tick--bench_sink.on_tick")
-
         base_scale = {}
         for replicas in (1, 2):
             if replicas == 2:
-                sinks.append(subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_services.py"), amqp,
-                                               "--sink-replica"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                              text=True, start_new_session=True))
-                assert sinks[-1].stdout.readline().strip() == "ready"
+                sinks.append(start_baseline("--sink-replica"))
+                ready(sinks[-1])
             deadline = time.monotonic() + 60
-            while sink_consumers() < replicas and time.monotonic() < deadline:
+            while queue_consumers("evt-bench_source-tick--bench_sink.on_tick") < replicas \
+                    and time.monotonic() < deadline:
                 time.sleep(0.2)
             names = ["bench_sink"] + (["bench_sink_replica"] if replicas == 2 else [])
-            for name in names:
-                with ClusterRpcProxy(cfg) as rpc:
-                    getattr(rpc, name).reset()
+            reset_sinks(names)
             group = [baseline] + sinks[-1:] if replicas == 2 else [baseline]
             for p in group:
                 os.killpg(p.pid, signal.SIGSTOP)
@@ -682,10 +686,7 @@ def main() -> int:
                     os.killpg(p.pid, signal.SIGCONT)
             arrivals, deadline = [], time.monotonic() + 60
             while time.monotonic() < deadline:
-                arrivals = []
-                for name in names:
-                    with ClusterRpcProxy(cfg) as rpc:
-                        arrivals += getattr(rpc, name).stats()
+                arrivals = [a for name in names for a in sink_arrivals(name)]
                 if len(arrivals) >= SCALE_BACKLOG:
                     break
                 time.sleep(0.1)

@@ -8,10 +8,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+from collections import namedtuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
-from sqlalchemy.orm.attributes import set_committed_value
 
 from grassroots.context import Actor
 from grassroots.db import utcnow
@@ -342,27 +341,65 @@ def _stored(application_id, purpose):
 _STORED_DOCS = sa.select(Document).where(
     _stored(sa.bindparam("application_id"), sa.bindparam("purpose"))).order_by(Document.created_at)
 _APPLICATION = Application.__table__
+_UNIT, _CALL, _DOCUMENT = Unit.__table__, Call.__table__, Document.__table__
+
+
+def _columns(table: sa.Table, omit: tuple[str, ...] = ()) -> list[sa.Column]:
+    return [c for c in table.c if c.key not in omit]
+
+
+def _record(name: str, columns: list[sa.Column]):
+    """Rows of a table read by Core, with the ORM entity's attribute names (the helpers above read either)."""
+    return namedtuple(name, [c.key for c in columns])
+
+
+_APP_COLS, _UNIT_COLS, _DOC_COLS = _columns(_APPLICATION), _columns(_UNIT), _columns(_DOCUMENT)
+_CALL_COLS = _columns(_CALL, omit=("definition",))
+_AppRow, _UnitRow, _DocRow = (_record("ApplicationRow", _APP_COLS), _record("UnitRow", _UNIT_COLS),
+                              _record("DocumentRow", _DOC_COLS))
+_CALL_DEFINITION = sa.select(_CALL.c.definition).where(_CALL.c.id == sa.bindparam("id"))
+
+
+class _CallRow(namedtuple("CallRow", [c.key for c in _CALL_COLS] + ["session"])):
+    """A call's row without its ``definition``, a large JSON document that ``rules.domain_call`` parses once
+    per process for an open call: read from ``session`` only when asked for, as the ORM's deferred column is."""
+    __slots__ = ()
+
+    @property
+    def definition(self) -> dict:
+        return self.session.scalar(_CALL_DEFINITION, {"id": self.id})
+
+
 # A submission is two round trips on PostgreSQL. The first carries two statements: the lock on the draft (one
 # draft submitted twice at once is submitted once) and on its unit (submissions of one unit are serialised for
 # the quota count), sent ahead of the read; then the read, a statement of its own and so, under READ COMMITTED,
 # with a snapshot taken after the locks were granted: it sees every submission committed by the transaction
-# that held the unit before us (the quota, race-free). The read brings the draft, its unit, its call, its stored
-# documents (one row each, or one row without) and the unit's applications counting for the quota. The second
-# carries the draft's UPDATE (a pre-built statement: the ORM's flush of four attributes cost a tenth of intake's
-# CPU per submission), the outbox row and the COMMIT.
-_SUBMIT_LOCK = (sa.select(_APPLICATION.c.id).join(Unit.__table__, Unit.__table__.c.id == _APPLICATION.c.unit_id)
+# that held the unit before us (the quota, race-free). The read brings the draft, its unit, its call (but its
+# definition), its stored documents (one row each, or one row without) and the unit's applications counting
+# for the quota. It is a Core read into named tuples with the entities' attribute names: loading the same rows
+# as four ORM entities cost about 0.1 ms of Python per submission (in-process, 0.8 ms in all). The second round
+# trip carries the draft's UPDATE, the outbox row and the COMMIT.
+_SUBMIT_LOCK = (sa.select(_APPLICATION.c.id).join(_UNIT, _UNIT.c.id == _APPLICATION.c.unit_id)
                 .where(_APPLICATION.c.id == sa.bindparam("application_id"))
-                .with_for_update(of=[_APPLICATION, Unit.__table__]))
-_Counted = aliased(Application)
-_SUBMIT_READ = (sa.select(Application, Unit, Call, Document, sa.select(sa.func.count()).select_from(_Counted).where(
-                    _Counted.call_id == Application.call_id, _Counted.programme_code == Application.programme_code,
-                    _Counted.unit_id == Application.unit_id,
-                    _Counted.status.in_([sa.literal(status) for status in COUNTING]))   # not expanded per call
-                    .correlate(Application).scalar_subquery())
-                .join(Unit, Unit.id == Application.unit_id).join(Call, Call.id == Application.call_id)
-                .outerjoin(Document, _stored(Application.id, "application"))
-                .where(Application.id == sa.bindparam("application_id"))
-                .order_by(Document.created_at))
+                .with_for_update(of=[_APPLICATION, _UNIT]))
+_Counted = _APPLICATION.alias("counted")
+_SUBMIT_READ = (sa.select(*_APP_COLS, *_UNIT_COLS, *_CALL_COLS, *_DOC_COLS,
+                          sa.select(sa.func.count()).select_from(_Counted).where(
+                              _Counted.c.call_id == _APPLICATION.c.call_id,
+                              _Counted.c.programme_code == _APPLICATION.c.programme_code,
+                              _Counted.c.unit_id == _APPLICATION.c.unit_id,
+                              _Counted.c.status.in_([sa.literal(status) for status in COUNTING]))  # not expanded
+                          .correlate(_APPLICATION).scalar_subquery())
+                .join_from(_APPLICATION, _UNIT, _UNIT.c.id == _APPLICATION.c.unit_id)
+                .join(_CALL, _CALL.c.id == _APPLICATION.c.call_id)
+                .outerjoin(_DOCUMENT, _stored(_APPLICATION.c.id, "application"))
+                .where(_APPLICATION.c.id == sa.bindparam("application_id"))
+                .order_by(_DOCUMENT.c.created_at))
+# where each table's columns lie in a row of the read
+_U0 = len(_APP_COLS)
+_C0 = _U0 + len(_UNIT_COLS)
+_D0 = _C0 + len(_CALL_COLS)
+_N0 = _D0 + len(_DOC_COLS)
 _SUBMITTED = (_APPLICATION.update().where(_APPLICATION.c.id == sa.bindparam("application_id"))
               .values(status=sa.bindparam("status"), submitted_at=sa.bindparam("now"),
                       updated_at=sa.bindparam("now"), report_due_on=sa.bindparam("report_due_on")))
@@ -377,11 +414,13 @@ def submit_application(uow, actor: Actor, application_id: str, now: dt.datetime 
     s = uow.session
     now = _now(now)
     uow.execute_ahead(_SUBMIT_LOCK, {"application_id": application_id})
-    rows = s.execute(_SUBMIT_READ, {"application_id": application_id}).all()
+    rows = s.connection().execute(_SUBMIT_READ, {"application_id": application_id}).all()
     if not rows:
         raise NotFound("application_not_found", "申报材料不存在", {"id": application_id})
-    app, unit, call, _doc, used = rows[0]
-    docs = [row[3] for row in rows if row[3] is not None]
+    first = rows[0]
+    app, unit, call = _AppRow._make(first[:_U0]), _UnitRow._make(first[_U0:_C0]), _CallRow(*first[_C0:_D0], s)
+    used = first[_N0]
+    docs = [_DocRow._make(row[_D0:_N0]) for row in rows if row[_D0] is not None]
     actor.require_unit(app.unit_id)
     rules.check_deadline(call, now)   # late is forfeited: refused, nothing changes
     new_status = rules.transition(app.status, "submit", actor.role)
@@ -391,11 +430,10 @@ def submit_application(uow, actor: Actor, application_id: str, now: dt.datetime 
     due = dreports.report_due_date(prog, end) if end else None
     rules.check_required_documents(prog, {d.kind for d in docs})
     rules.check_quota(prog, unit.kind, used)
-    # the loaded row is told the new values as committed: the UPDATE travels with the outbox row
+    # the UPDATE travels with the outbox row
     uow.execute_ahead(_SUBMITTED, {"application_id": app.id, "status": new_status, "now": now,
                                    "report_due_on": due})
-    for key, value in (("status", new_status), ("submitted_at", now), ("updated_at", now), ("report_due_on", due)):
-        set_committed_value(app, key, value)
+    app = app._replace(status=new_status, submitted_at=now, updated_at=now, report_due_on=due)
     uow.publish("application_submitted", application_payload(app, call, unit))
     return app_dict(app, docs)
 

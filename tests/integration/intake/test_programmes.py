@@ -116,3 +116,27 @@ def test_a_submission_without_the_required_documents_is_refused_naming_each(inta
     assert exc.value.code == "documents_missing"
     assert [p["path"] for p in exc.value.details] == ["recommendation_letter"]
     assert intake.status_of(app["id"]) == "draft"
+
+
+def test_a_submission_answers_and_announces_the_application_as_it_is_then_stored(intake):
+    """The submission reads its rows without the ORM and leaves the call's definition out of the read; a
+    process that has not parsed the call yet (just started, or the call was opened through another replica)
+    reads the definition then. What it answers is what a read of the application gives afterwards, and its
+    event carries the call's contacts, which come from the definition."""
+    from intake import rules
+    call = intake.open_call(2025)
+    unit = intake.unit("league_city")
+    app = intake.ready(call, unit, "service_team")
+    rules._OPEN_CALLS.clear()
+    rules._parse_cached.cache_clear()
+    submitted = intake.call(unit["user"], "submit_application", app["id"])
+    assert call["id"] in rules._OPEN_CALLS                      # parsed once, kept for the next submission
+    stored = intake.call(unit["user"], "get_application", app["id"])
+    assert submitted == stored
+    assert submitted["status"] == "submitted" and submitted["report_due_on"] and submitted["documents"]
+    [event] = intake.events("application_submitted")
+    sent = event["payload"]
+    assert sent["application"]["id"] == app["id"] and sent["application"]["unit_name"] == unit["name"]
+    assert sent["application"]["submitted_at"] == stored["submitted_at"]
+    assert sent["call"]["id"] == call["id"] and sent["call"]["contacts"]
+    assert sent["recipients"]["unit_contacts"] == intake.call(unit["user"], "get_unit", unit["id"])["contacts"]

@@ -95,12 +95,11 @@ class _Checker:
         self.problems.append(_p(path, code, message))
 
     # -- containers -------------------------------------------------------------------------------------
-    def fields(self, fields: Iterable[Field], data: Any, prefix: str) -> None:
-        fields = tuple(fields)
+    def fields(self, fields: Iterable[Field], data: Any, prefix: str, known: frozenset[str]) -> None:
+        """``known``: the keys ``data`` may have (``Form.keys``, ``Field.item_keys``)."""
         if not isinstance(data, dict):
             self.add(prefix or "$", "wrong_type", "表单数据应为键值对")
             return
-        known = {f.key for f in fields} | {f.other_key for f in fields if f.has_other}
         for key in data:
             if key not in known:
                 self.add(f"{prefix}{key}", "unknown_field", f"表单中没有该项：{key}")
@@ -281,13 +280,13 @@ class _Checker:
             return
         self._item_counts(f, len(value), path, "填写")
         for i, item in enumerate(value):
-            self.fields(f.fields, item, f"{path}[{i}].")
+            self.fields(f.fields, item, f"{path}[{i}].", f.item_keys)
 
 
 def form_problems(form: Form, data: Any, *, submit: bool) -> list[dict]:
     """Problems of ``data`` against ``form``; ``submit`` adds required fields and minimum item counts."""
     c = _Checker(submit)
-    c.fields(form.fields, data, "")
+    c.fields(form.fields, data, "", form.keys)
     return c.problems
 
 

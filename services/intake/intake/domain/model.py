@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -93,13 +94,25 @@ class Field:
     def option(self, value: str) -> Option | None:
         return next((o for o in self.options if o.value == value), None)
 
-    @property
+    # Derived once per field (a call's form is parsed once per process and its fields never change), not on
+    # every read: a submission's validation reads them a few dozen times.
+    @cached_property
     def other_key(self) -> str:
         return f"{self.key}_other"
 
-    @property
+    @cached_property
     def has_other(self) -> bool:
         return any(o.requires_text for o in self.options)
+
+    @cached_property
+    def item_keys(self) -> frozenset[str]:
+        """The keys an item of this group may have (``known_keys`` of its sub-fields)."""
+        return known_keys(self.fields)
+
+
+def known_keys(fields: tuple[Field, ...]) -> frozenset[str]:
+    """The keys form data may have for these fields: each field's, and the 其他 text's where it has one."""
+    return frozenset([f.key for f in fields] + [f.other_key for f in fields if f.has_other])
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,11 @@ class Form:
 
     def has(self, key: str) -> bool:
         return any(f.key == key for f in self.fields)
+
+    @cached_property
+    def keys(self) -> frozenset[str]:
+        """The keys its data may have (``known_keys``)."""
+        return known_keys(self.fields)
 
 
 @dataclass(frozen=True)

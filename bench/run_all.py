@@ -34,6 +34,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import kombu
 import psycopg2
 import requests
 
@@ -228,12 +229,18 @@ def main() -> int:
         assert proc.stdout.readline().strip() == "ready"
 
     def queue_consumers(name_prefix):
-        """Consumers on this run's queues whose names start with ``name_prefix`` (RabbitMQ's management API)."""
-        queues = json.loads(localsuite.rabbit_management("GET", f"queues/{vhost}?columns=name,consumers"))
-        return sum(q.get("consumers", 0) for q in queues if q["name"].startswith(name_prefix))
+        """Consumers on this run's queues whose names start with ``name_prefix``: the names from RabbitMQ's
+        management API, the counts from the broker itself (a passive declare). The management API's counts are
+        statistics refreshed every 5 s: waiting on them cost the scale-out phase seconds per replica started or
+        stopped."""
+        queues = json.loads(localsuite.rabbit_management("GET", f"queues/{vhost}?columns=name"))
+        names = [q["name"] for q in queues if q["name"].startswith(name_prefix)]
+        with kombu.Connection(amqp) as conn:
+            channel = conn.channel()
+            return sum(channel.queue_declare(name, passive=True).consumer_count for name in names)
 
     baseline, baseline_rpc = start_baseline(str(base_port)), start_baseline("--rpc", dbs["raw"])
-    extra_reviews, sinks = [], []
+    extra_reviews, sinks, stopping = [], [], []   # stopping: replicas told to stop, not yet waited for
     paused: set[str] = set()
 
     def pause(names):
@@ -305,7 +312,7 @@ def main() -> int:
             client.post(f"/api/v1/documents/{up['document']['id']}/confirm", {})
             return unit_idx, app["id"]
 
-        need = (REPEAT + 1) * sum(PER_LEVEL.values()) + STEADY_COUNT + 4 * REPEAT + 2   # + 1 per burst
+        need = (REPEAT + 1) * sum(PER_LEVEL.values()) + STEADY_COUNT + 6 * REPEAT   # + 1 per burst
         t0 = time.perf_counter()
         with ThreadPoolExecutor(10) as pool:
             drafts = list(pool.map(make_draft, [i % n_units for i in range(need)]))
@@ -618,22 +625,29 @@ def main() -> int:
         phase("event path")
 
         # --- 3. scale-out: a backlog drained by one and by two review processes ---------------------------
-        # The replicas are started and consuming, then paused while the backlog is committed and relayed into
-        # their queue, then resumed together: the drain measures consuming, not process start-up.
-        scale = {}
-        for replicas in (1, 2):
-            while len(extra_reviews) < replicas - 1:
+        # REPEAT interleaved rounds of (one replica, two replicas), for the suite and for the baseline: a backlog
+        # drains in about half a second, so one round's ratio moved by a third between runs. The second replica
+        # is started for its rounds and stopped after them, and every replica is consuming before the backlog is
+        # made; they are paused while it is committed and relayed into their queue, then resumed together: the
+        # drain measures consuming, not process start-up.
+        def set_review_replicas(n):
+            while len(extra_reviews) < n - 1:
                 log = open(suite.log_dir / f"review-{len(extra_reviews) + 2}.log", "ab")
                 extra_reviews.append(subprocess.Popen([sys.executable, "-m", "grassroots.serve", "review"],
                                                       cwd=ROOT, env=suite.env(), stdout=log, stderr=subprocess.STDOUT,
                                                       start_new_session=True))
+            while len(extra_reviews) > n - 1:
+                stopping.append(extra_reviews.pop())   # its consumer goes first; it exits in the background
+                os.killpg(stopping[-1].pid, signal.SIGTERM)
             deadline = time.monotonic() + 60
-            while queue_consumers("evt-intake-application_submitted--review") < replicas \
-                    and time.monotonic() < deadline:
-                time.sleep(0.5)
+            while queue_consumers("evt-intake-application_submitted--review") != n and time.monotonic() < deadline:
+                time.sleep(0.2)
+
+        def review_drain(replicas):
+            nonlocal submitted_so_far
+            set_review_replicas(replicas)
             group = [suite.procs["review"]] + extra_reviews
             before = count_handled("review")
-            pause(["notify", "experts"])   # review's replicas drain alone; the others catch up afterwards
             for p in group:
                 os.killpg(p.pid, signal.SIGSTOP)
             try:
@@ -652,30 +666,27 @@ def main() -> int:
             deadline = time.monotonic() + 180
             while count_handled("review") < before + SCALE_BACKLOG + 1 and time.monotonic() < deadline:
                 time.sleep(0.1)
-            resume(["notify", "experts"])
             handled = event_latencies("review")
             stamps = [handled[e] for e in committed if e in handled]
-            wait_handled(submitted_so_far)
             drain = (max(stamps) - min(stamps)).total_seconds()
-            scale[replicas] = {"backlog": SCALE_BACKLOG, "drained": len(stamps), "drain_seconds": round(drain, 2),
-                               "events_per_s": round(len(stamps) / drain, 1)}
-            print(f"scale-out x{replicas}: {scale[replicas]}", flush=True)
-        scale["ratio_2_to_1"] = round(scale[2]["events_per_s"] / scale[1]["events_per_s"], 2)
+            return {"backlog": SCALE_BACKLOG, "drained": len(stamps), "drain_seconds": round(drain, 2),
+                    "events_per_s": round(len(stamps) / drain, 1)}
 
-        # baseline: the same backlog of trivial events drained by bench_sink in one process, then in two (the
-        # second replica started and consuming beforehand; both paused while the backlog is published)
-        base_scale = {}
-        for replicas in (1, 2):
-            if replicas == 2:
+        def sink_drain(replicas):
+            """The same backlog of trivial events drained by bench_sink in one process, or in two."""
+            if replicas == 2 and not sinks:
                 sinks.append(start_baseline("--sink-replica"))
                 ready(sinks[-1])
+            elif replicas == 1 and sinks:
+                stopping.append(sinks.pop())
+                os.killpg(stopping[-1].pid, signal.SIGTERM)
             deadline = time.monotonic() + 60
-            while queue_consumers("evt-bench_source-tick--bench_sink.on_tick") < replicas \
+            while queue_consumers("evt-bench_source-tick--bench_sink.on_tick") != replicas \
                     and time.monotonic() < deadline:
                 time.sleep(0.2)
             names = ["bench_sink"] + (["bench_sink_replica"] if replicas == 2 else [])
             reset_sinks(names)
-            group = [baseline] + sinks[-1:] if replicas == 2 else [baseline]
+            group = [baseline] + sinks
             for p in group:
                 os.killpg(p.pid, signal.SIGSTOP)
             try:
@@ -692,22 +703,43 @@ def main() -> int:
                 time.sleep(0.1)
             stamps = [b for _, b in arrivals]
             drain = max(stamps) - min(stamps)
-            base_scale[replicas] = {"backlog": SCALE_BACKLOG, "drained": len(stamps), "drain_seconds": round(drain, 2),
-                                    "events_per_s": round(len(stamps) / drain, 1)}
-            print(f"scale-out baseline x{replicas}: {base_scale[replicas]}", flush=True)
-        base_scale["ratio_2_to_1"] = round(base_scale[2]["events_per_s"] / base_scale[1]["events_per_s"], 2)
-        scale["baseline"] = base_scale
+            return {"backlog": SCALE_BACKLOG, "drained": len(stamps), "drain_seconds": round(drain, 2),
+                    "events_per_s": round(len(stamps) / drain, 1)}
+
+        rounds = {"suite": {1: [], 2: []}, "baseline": {1: [], 2: []}}
+        pause(["notify", "experts"])   # review's replicas drain alone; the others catch up after the last round
+        for rep in range(REPEAT):
+            for replicas in ((1, 2) if rep % 2 == 0 else (2, 1)):   # each order as often as the other
+                rounds["suite"][replicas].append(review_drain(replicas))
+                print(f"scale-out x{replicas}: {rounds['suite'][replicas][-1]}", flush=True)
+                rounds["baseline"][replicas].append(sink_drain(replicas))
+                print(f"scale-out baseline x{replicas}: {rounds['baseline'][replicas][-1]}", flush=True)
+        resume(["notify", "experts"])
+        wait_handled(submitted_so_far)
+        set_review_replicas(1)
         for p in sinks:
             os.killpg(p.pid, signal.SIGTERM)
-            p.wait(30)
+        stopping.extend(sinks)
         sinks.clear()
+        for p in stopping:
+            p.wait(30)
+        stopping.clear()
+        scale, base_scale = {}, {}
+        for out, kind in ((scale, "suite"), (base_scale, "baseline")):
+            for replicas in (1, 2):
+                out[replicas] = median_row(rounds[kind][replicas])
+            out["ratio_2_to_1"] = round(out[2]["events_per_s"] / out[1]["events_per_s"], 2)
+            out["runs"] = {"events_per_s": {n: [r["events_per_s"] for r in rounds[kind][n]] for n in (1, 2)},
+                           "ratio_2_to_1": [round(two["events_per_s"] / one["events_per_s"], 2)
+                                            for one, two in zip(rounds[kind][1], rounds[kind][2])]}
+        scale["baseline"] = base_scale
         results["scale_out"] = scale
         results["memory_after_mb"] = memory()
         phase("scale-out and memory")
     finally:
         if paused:
             resume(list(paused))
-        for p in extra_reviews + sinks:
+        for p in extra_reviews + sinks + stopping:
             try:
                 os.killpg(p.pid, signal.SIGTERM)
             except ProcessLookupError:
@@ -799,16 +831,18 @@ def print_table(r):
     print(f"steady {bs['rate_per_s']}/s submissions: baseline p50 {bs['p50_ms']} ms p99 {bs['p99_ms']} ms")
     for svc, row in ev["steady"].items():
         print(f"{svc:>10}: p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms lost {row['lost']}")
-    print("\n== Scale-out: backlog drained by review replicas ==")
+    print(f"\n== Scale-out: backlog drained by review replicas (medians of {REPEAT} interleaved rounds) ==")
     for n in (1, 2):
         row = r["scale_out"][n]
         print(f"{n} replica(s): {row['events_per_s']} ev/s ({row['drained']}/{row['backlog']} drained in "
               f"{row['drain_seconds']} s, the replicas already consuming)")
-    print(f"two replicas / one: {r['scale_out']['ratio_2_to_1']}")
+    runs = r["scale_out"].get("runs", {})
+    print(f"two replicas / one: {r['scale_out']['ratio_2_to_1']} (each round: "
+          f"{' '.join(map(str, runs.get('ratio_2_to_1', [])))})")
     b = r["scale_out"]["baseline"]
     print(f"baseline, a trivial handler (bare Nameko) draining the same backlog: 1 replica {b[1]['events_per_s']} ev/s "
           f"({b[1]['drain_seconds']} s), 2 replicas {b[2]['events_per_s']} ev/s ({b[2]['drain_seconds']} s); two / one: "
-          f"{b['ratio_2_to_1']}")
+          f"{b['ratio_2_to_1']} (each round: {' '.join(map(str, b.get('runs', {}).get('ratio_2_to_1', [])))})")
     print("\n== Resident memory (MB): idle / after submit load / end; after load beside the baseline's bare Nameko "
           "RPC process ==")
     bare = r["memory_loaded_mb"].get("baseline rpc")

@@ -242,6 +242,7 @@ def main() -> int:
     baseline, baseline_rpc = start_baseline(str(base_port)), start_baseline("--rpc", dbs["raw"])
     extra_reviews, sinks, stopping = [], [], []   # stopping: replicas told to stop, not yet waited for
     paused: set[str] = set()
+    under_load = None   # the memory sampler of the submit path, stopped in any case
 
     def pause(names):
         for name in names:
@@ -252,6 +253,27 @@ def main() -> int:
         for name in names:
             os.killpg(suite.procs[name].pid, signal.SIGCONT)
             paused.discard(name)
+
+    class PeakMemory:
+        """Samples ``memory()`` every 0.25 s in a thread from ``start()`` to ``stop()``; ``peak`` keeps each
+        process's largest resident size: memory under the submit load, not only after it."""
+
+        def __init__(self):
+            self.peak: dict = {}
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+
+        def _run(self):
+            while not self._stop.is_set():
+                for name, mb in memory().items():
+                    if mb is not None and mb > self.peak.get(name, 0.0):
+                        self.peak[name] = mb
+                self._stop.wait(0.25)
+
+        def stop(self):
+            self._stop.set()
+            self._thread.join()
 
     def memory():
         """Resident MB of each service process, and of the two bare Nameko processes of the baseline (its HTTP
@@ -374,6 +396,7 @@ def main() -> int:
                     "intake worker": entrypoint_seconds(suite.metrics_ports["intake"], "intake",
                                                         "submit_application")}
 
+        under_load = PeakMemory()
         for clients in LEVELS:
             n = PER_LEVEL[clients]
             alone_runs, base_runs, local_runs, raw_runs = [], [], [], []
@@ -439,6 +462,8 @@ def main() -> int:
             row["ratio_one_process"] = round(row["throughput"] / row["baseline_one_process_throughput"], 2)
             results["submit"][clients] = row
             print(f"submit x{clients}: {row}", flush=True)
+        under_load.stop()
+        results["memory_peak_under_load_mb"] = under_load.peak
         phase("submit path")
         if os.environ.get("BENCH_ONLY_SUBMIT") == "1":
             return 0
@@ -737,6 +762,8 @@ def main() -> int:
         results["memory_after_mb"] = memory()
         phase("scale-out and memory")
     finally:
+        if under_load is not None:
+            under_load.stop()
         if paused:
             resume(list(paused))
         for p in extra_reviews + sinks + stopping:
@@ -843,13 +870,15 @@ def print_table(r):
     print(f"baseline, a trivial handler (bare Nameko) draining the same backlog: 1 replica {b[1]['events_per_s']} ev/s "
           f"({b[1]['drain_seconds']} s), 2 replicas {b[2]['events_per_s']} ev/s ({b[2]['drain_seconds']} s); two / one: "
           f"{b['ratio_2_to_1']} (each round: {' '.join(map(str, b.get('runs', {}).get('ratio_2_to_1', [])))})")
-    print("\n== Resident memory (MB): idle / after submit load / end; after load beside the baseline's bare Nameko "
-          "RPC process ==")
-    bare = r["memory_loaded_mb"].get("baseline rpc")
+    print("\n== Resident memory (MB): idle / peak under the submit load / after it / end; the peak beside the "
+          "baseline's bare Nameko RPC process's (sampled every 0.25 s) ==")
+    peak = r.get("memory_peak_under_load_mb", {})
+    bare = peak.get("baseline rpc")
     for n in r["memory_idle_mb"]:
-        loaded = r["memory_loaded_mb"].get(n)
-        ratio = f"   ratio {round(loaded / bare, 2)}" if bare and loaded and not n.startswith("baseline") else ""
-        print(f"{n:>14}: {r['memory_idle_mb'][n]} / {loaded} / {r['memory_after_mb'].get(n)}{ratio}")
+        top = peak.get(n)
+        ratio = f"   ratio {round(top / bare, 2)}" if bare and top and not n.startswith("baseline") else ""
+        print(f"{n:>14}: {r['memory_idle_mb'][n]} / {top} / {r['memory_loaded_mb'].get(n)} / "
+              f"{r['memory_after_mb'].get(n)}{ratio}")
 
 
 if __name__ == "__main__":

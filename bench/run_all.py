@@ -241,6 +241,11 @@ def main() -> int:
 
     baseline, baseline_rpc = start_baseline(str(base_port)), start_baseline("--rpc", dbs["raw"])
     extra_reviews, sinks, stopping = [], [], []   # stopping: replicas told to stop, not yet waited for
+
+    def stop_later(proc):
+        """Tell a replica to stop; its consumer goes first, and it is waited for at the end of the phase."""
+        stopping.append(proc)
+        os.killpg(proc.pid, signal.SIGTERM)
     paused: set[str] = set()
     under_load = None   # the memory sampler of the submit path, stopped in any case
 
@@ -334,7 +339,9 @@ def main() -> int:
             client.post(f"/api/v1/documents/{up['document']['id']}/confirm", {})
             return unit_idx, app["id"]
 
-        need = (REPEAT + 1) * sum(PER_LEVEL.values()) + STEADY_COUNT + 6 * REPEAT   # + 1 per burst
+        # one real submission ends each burst: per round, each consumer alone, the three together, and the
+        # scale-out's two drains
+        need = (REPEAT + 1) * sum(PER_LEVEL.values()) + STEADY_COUNT + (len(CONSUMERS) + 1 + 2) * REPEAT
         t0 = time.perf_counter()
         with ThreadPoolExecutor(10) as pool:
             drafts = list(pool.map(make_draft, [i % n_units for i in range(need)]))
@@ -662,8 +669,7 @@ def main() -> int:
                                                       cwd=ROOT, env=suite.env(), stdout=log, stderr=subprocess.STDOUT,
                                                       start_new_session=True))
             while len(extra_reviews) > n - 1:
-                stopping.append(extra_reviews.pop())   # its consumer goes first; it exits in the background
-                os.killpg(stopping[-1].pid, signal.SIGTERM)
+                stop_later(extra_reviews.pop())
             deadline = time.monotonic() + 60
             while queue_consumers("evt-intake-application_submitted--review") != n and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -703,8 +709,7 @@ def main() -> int:
                 sinks.append(start_baseline("--sink-replica"))
                 ready(sinks[-1])
             elif replicas == 1 and sinks:
-                stopping.append(sinks.pop())
-                os.killpg(stopping[-1].pid, signal.SIGTERM)
+                stop_later(sinks.pop())
             deadline = time.monotonic() + 60
             while queue_consumers("evt-bench_source-tick--bench_sink.on_tick") != replicas \
                     and time.monotonic() < deadline:
@@ -742,10 +747,8 @@ def main() -> int:
         resume(["notify", "experts"])
         wait_handled(submitted_so_far)
         set_review_replicas(1)
-        for p in sinks:
-            os.killpg(p.pid, signal.SIGTERM)
-        stopping.extend(sinks)
-        sinks.clear()
+        while sinks:
+            stop_later(sinks.pop())
         for p in stopping:
             p.wait(30)
         stopping.clear()
@@ -863,16 +866,15 @@ def print_table(r):
         row = r["scale_out"][n]
         print(f"{n} replica(s): {row['events_per_s']} ev/s ({row['drained']}/{row['backlog']} drained in "
               f"{row['drain_seconds']} s, the replicas already consuming)")
-    runs = r["scale_out"].get("runs", {})
     print(f"two replicas / one: {r['scale_out']['ratio_2_to_1']} (each round: "
-          f"{' '.join(map(str, runs.get('ratio_2_to_1', [])))})")
+          f"{' '.join(map(str, r['scale_out']['runs']['ratio_2_to_1']))})")
     b = r["scale_out"]["baseline"]
     print(f"baseline, a trivial handler (bare Nameko) draining the same backlog: 1 replica {b[1]['events_per_s']} ev/s "
           f"({b[1]['drain_seconds']} s), 2 replicas {b[2]['events_per_s']} ev/s ({b[2]['drain_seconds']} s); two / one: "
-          f"{b['ratio_2_to_1']} (each round: {' '.join(map(str, b.get('runs', {}).get('ratio_2_to_1', [])))})")
+          f"{b['ratio_2_to_1']} (each round: {' '.join(map(str, b['runs']['ratio_2_to_1']))})")
     print("\n== Resident memory (MB): idle / peak under the submit load / after it / end; the peak beside the "
           "baseline's bare Nameko RPC process's (sampled every 0.25 s) ==")
-    peak = r.get("memory_peak_under_load_mb", {})
+    peak = r["memory_peak_under_load_mb"]
     bare = peak.get("baseline rpc")
     for n in r["memory_idle_mb"]:
         top = peak.get(n)
